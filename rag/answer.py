@@ -1,0 +1,164 @@
+"""The extractive answerer: the sentences of the retrieved passages that answer the question, cited."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import split_sentences
+from .embeddings import Embedder
+from .schema import Answer, Citation, Passage
+
+NOT_IN_ARTICLES = "The articles do not answer this question."
+
+_STOP = set("""a an the of in on at to for from by with about as is are was were be been being do does did has have had
+what which who whom whose when where why how that this these those it its into than then there their they them he she
+his her i you we our your not no or and but if so such can could would should may might will shall much many
+one also any some more most other over under between after before during up down out off own same very""".split())
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+
+
+def content_terms(text: str) -> set[str]:
+    """Lower-cased words that carry meaning, with a crude plural strip so 'troops' meets 'troop'."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w in _STOP or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    passage: int
+    start: int
+    end: int
+    text: str
+    score: float
+    similarity: float
+
+
+class ExtractiveAnswerer:
+    """Scores each sentence by embedding similarity and word overlap with the question, then cites the best.
+
+    Abstains when even the best sentence is not similar enough to the question: returning
+    unrelated text with a citation would look like an answer and mislead.
+    """
+
+    def __init__(self, embedder: Embedder, max_words: int = 60, abstain_threshold: float = 0.35,
+                 overlap_weight: float = 0.35, rank_weight: float = 0.02, max_sentences: int = 3,
+                 keep_ratio: float = 0.75) -> None:
+        self.embedder = embedder
+        self.max_words = max_words
+        self.abstain_threshold = abstain_threshold
+        self.overlap_weight = overlap_weight
+        self.rank_weight = rank_weight
+        self.max_sentences = max_sentences
+        self.keep_ratio = keep_ratio
+        # chunk id -> (sentence spans, their vectors, their terms): popular passages recur across questions
+        self._cache: OrderedDict[str, tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]] = OrderedDict()
+        self._cache_size = 4096
+        self._lock = threading.Lock()
+
+    def _sentences(self, passages: list[Passage]) -> list[tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]]:
+        with self._lock:
+            missing = [p for p in passages if p.chunk_id not in self._cache]
+        if missing:
+            spans = [[(s, e) for s, e in split_sentences(p.text) if len(_WORD.findall(p.text[s:e])) >= 3] for p in missing]
+            flat = [p.text[s:e] for p, sp in zip(missing, spans) for s, e in sp]
+            vecs = self.embedder.encode(flat)
+            pos = 0
+            with self._lock:
+                for p, sp in zip(missing, spans):
+                    self._cache[p.chunk_id] = (sp, vecs[pos:pos + len(sp)], [content_terms(p.text[s:e]) for s, e in sp])
+                    pos += len(sp)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            out = []
+            for p in passages:
+                entry = self._cache.get(p.chunk_id)
+                self._cache.move_to_end(p.chunk_id)
+                out.append(entry)
+            return out
+
+    def score_sentences(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[_Sentence]:
+        if qvec is None:
+            qvec = self.embedder.encode([question])[0]
+        q_terms = content_terms(question)
+        out = []
+        for pi, (p, (spans, vecs, terms)) in enumerate(zip(passages, self._sentences(passages))):
+            if not spans:
+                continue
+            sims = vecs @ qvec
+            for (s, e), sim, t in zip(spans, sims, terms):
+                overlap = len(q_terms & t) / len(q_terms) if q_terms else 0.0
+                score = float(sim) + self.overlap_weight * overlap - self.rank_weight * pi
+                out.append(_Sentence(pi, s, e, p.text[s:e], score, float(sim)))
+        return sorted(out, key=lambda x: -x.score)
+
+    def answer(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> Answer:
+        ranked = self.score_sentences(question, passages, qvec)
+        if not ranked or ranked[0].similarity < self.abstain_threshold:
+            return Answer(question=question, text=NOT_IN_ARTICLES, abstained=True, passages=tuple(passages))
+        best = ranked[0]
+        # the budget counts words as the set's scoring does (white-space split), "[n]" markers included
+        chosen = [_trim(best, self.max_words)]
+        words = len(chosen[0].text.split()) + 1
+        for s in ranked[1:]:
+            if len(chosen) >= self.max_sentences or s.score < best.score * self.keep_ratio:
+                break
+            n = len(s.text.split()) + 1
+            if words + n > self.max_words or any(c.passage == s.passage and c.start < s.end and s.start < c.end for c in chosen):
+                continue
+            chosen.append(s)
+            words += n
+        return compose(question, passages, [(c.passage, c.start, c.end, c.text) for c in chosen])
+
+
+def _trim(s: _Sentence, max_words: int) -> _Sentence:
+    """A sentence over the word budget keeps its first ``max_words - 2`` words (the marker and ellipsis fit)."""
+    words = s.text.split()
+    budget = max_words - 2  # room for the ellipsis and the marker
+    if len(words) <= max_words - 1:
+        return s
+    keep = " ".join(words[:budget])
+    end = s.start + _prefix_end(s.text, budget)
+    return _Sentence(s.passage, s.start, end, keep + " …", s.score, s.similarity)
+
+
+def _prefix_end(text: str, n_words: int) -> int:
+    """Character offset just after the ``n_words``-th word of ``text``."""
+    count, i, in_word = 0, 0, False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if in_word:
+                count += 1
+                if count == n_words:
+                    return i
+            in_word = False
+        else:
+            in_word = True
+    return len(text)
+
+
+def compose(question: str, passages: list[Passage], picks: list[tuple[int, int, int, str]]) -> Answer:
+    """Join picked sentences ``(passage index, start, end, text)`` with ``[n]`` markers numbered by first use."""
+    numbers: dict[int, int] = {}
+    quotes: dict[int, list[tuple[int, int]]] = {}
+    parts = []
+    for pi, s, e, text in picks:
+        n = numbers.setdefault(pi, len(numbers) + 1)
+        quotes.setdefault(pi, []).append((s, e))
+        parts.append(f"{text.strip()} [{n}]")
+    citations = tuple(
+        Citation(number=n, article_id=passages[pi].article_id, title=passages[pi].title, source=passages[pi].source,
+                 published=passages[pi].published, chunk_id=passages[pi].chunk_id, start=passages[pi].start,
+                 end=passages[pi].end, passage=passages[pi].text, quotes=tuple(sorted(quotes[pi])))
+        for pi, n in sorted(numbers.items(), key=lambda kv: kv[1])
+    )
+    return Answer(question=question, text=" ".join(parts), citations=citations, passages=tuple(passages))

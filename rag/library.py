@@ -1,0 +1,227 @@
+"""The Library: one store, one model, one lexical index; ingest, search and list what is indexed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import chunk_article
+from .config import Settings
+from .embeddings import Embedder, get_embedder
+from .errors import EmptyStoreError, InputError
+from .loaders import load_paths
+from .retrieval import Filters, LexicalCache, rrf
+from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+class Library:
+    """Articles indexed in Chroma, searchable by meaning and by words.
+
+    >>> lib = Library()                 # settings from RAG_* environment variables
+    >>> lib.ingest(["seeds/"])
+    >>> lib.search("Who leads NATO?")
+    """
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, check: bool = True) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        self.embedder = embedder or get_embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size)
+        self.store = Store(s, self.embedder.label, check=check)
+        self.lexical = LexicalCache(self.store)
+
+    # -- ingestion
+
+    def chunk(self, article: Article) -> list[Chunk]:
+        return chunk_article(article, self.embedder.count_tokens, self.embedder.split_long,
+                             self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+
+    def embed_chunks(self, article: Article, chunks: list[Chunk]) -> np.ndarray:
+        return self.embedder.encode([embed_text(article.title, c.text) for c in chunks])
+
+    def ingest(self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False,
+               on_progress: ProgressCallback | None = None, batch_articles: int = 64) -> IngestReport:
+        """Sync the store with the files under ``paths``: add new, replace changed, skip unchanged.
+
+        With ``prune``, articles previously ingested from files under ``paths`` that no longer
+        exist are removed. Bad files are reported in ``report.skipped`` and never stop the run.
+        """
+        t0 = time.perf_counter()
+        paths = [Path(p) for p in paths]
+        report = IngestReport()
+        max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        loaded: list[Article] = []
+        for item in load_paths(paths, max_bytes):
+            if item.problem:
+                report.skipped.append(item.problem)
+            if item.warning:
+                report.warnings.append(item.warning)
+            if item.article:
+                loaded.append(item.article)
+        self._sync(loaded, report, show_progress, on_progress, batch_articles)
+        if prune:
+            report.removed = self._prune(paths, loaded)
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+    def ingest_articles(self, articles: Iterable[Article], show_progress: bool = False,
+                        on_progress: ProgressCallback | None = None) -> IngestReport:
+        """Sync already-loaded articles (e.g. from your own loader)."""
+        t0 = time.perf_counter()
+        report = IngestReport()
+        self._sync(list(articles), report, show_progress, on_progress, 64)
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+    def _sync(self, articles: list[Article], report: IngestReport, show_progress: bool,
+              on_progress: ProgressCallback | None, batch_articles: int) -> None:
+        known = self.store.known_hashes([a.id for a in articles])
+        todo: list[Article] = []
+        seen: set[str] = set()
+        for a in articles:
+            if a.id in seen:
+                report.skipped.append(FileProblem(a.source, f"duplicate article id {a.id!r}"))
+                continue
+            seen.add(a.id)
+            if known.get(a.id) == a.content_hash:
+                report.unchanged.append(a.id)
+            else:
+                todo.append(a)
+        bar = _progress_bar(len(todo), show_progress)
+        done = 0
+        for batch in _batches(todo, batch_articles):
+            chunked = [(a, self.chunk(a)) for a in batch]
+            texts = [embed_text(a.title, c.text) for a, cs in chunked for c in cs]
+            vectors = self.embedder.encode(texts)
+            items, pos = [], 0
+            for a, cs in chunked:
+                items.append((a, cs, vectors[pos:pos + len(cs)]))
+                pos += len(cs)
+                (report.updated if a.id in known else report.added).append(a.id)
+            self.store.write(items)
+            report.chunks_embedded += len(texts)
+            done += len(batch)
+            if bar is not None:
+                bar.update(len(batch))
+            if on_progress:
+                on_progress(done, len(todo), batch[-1].title)
+        if bar is not None:
+            bar.close()
+        if todo:
+            self.lexical.invalidate()
+
+    def _prune(self, paths: list[Path], loaded: list[Article]) -> list[str]:
+        """Articles from files under ``paths`` that are gone, or whose file no longer holds them.
+
+        A file that exists but failed to load keeps its articles: bad input never drops what was indexed.
+        """
+        roots = [str(p.resolve()) for p in paths]
+        present = {a.id for a in loaded}
+        read_ok = {a.origin for a in loaded}
+        gone = [
+            a.id for a in self.store.articles()
+            if a.id not in present and a.origin and any(_is_under(a.origin, r) for r in roots)
+            and (a.origin in read_ok or not Path(a.origin).exists())
+        ]
+        if gone:
+            self.store.remove(gone)
+            self.lexical.invalidate()
+        return gone
+
+    def remove(self, article_ids: Iterable[str]) -> list[str]:
+        removed = self.store.remove(list(article_ids))
+        self.lexical.invalidate()
+        return removed
+
+    # -- reading
+
+    def articles(self) -> list[ArticleInfo]:
+        return self.store.articles()
+
+    def article(self, article_id: str) -> Article:
+        return self.store.article(article_id)
+
+    def is_empty(self) -> bool:
+        return self.store.count_articles() == 0
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query``: dense and BM25 candidates fused by reciprocal rank."""
+        return self.search_with_vector(query, k, filters)[0]
+
+    def search_with_vector(self, query: str, k: int | None = None,
+                           filters: Filters | None = None) -> tuple[list[Passage], np.ndarray]:
+        query = self.check_question(query)
+        if self.store.count_chunks() == 0:
+            raise EmptyStoreError(f"No articles are indexed in {self.store.where} yet. Add some with 'python -m rag ingest PATH'.")
+        s = self.settings
+        k = k or s.top_k
+        filters = filters or Filters()
+        qvec = self.embedder.encode([query])[0]
+        fetch = max(s.fetch_k, k)
+        dense_ids, _ = self.store.dense(qvec, fetch, filters.chroma_where())
+        lex = self.lexical.get()
+        lex_ids, _ = lex.search(query, fetch, filters)
+        fused = rrf([(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)])
+        return self._visible(fused, k, lex), qvec
+
+    def _visible(self, fused: list[tuple[str, float]], k: int, lex) -> list[Passage]:
+        """Top ``k`` fused chunks whose version is the committed one of their article."""
+        ids = [cid for cid, _ in fused[: k * 3]]
+        rows = lex.rows(ids) or self.store.get_chunks(ids)
+        by_id = {cid: (text, meta) for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas)}
+        committed = self.store.committed_versions(m.get("article_id", "") for _, m in by_id.values())
+        out: list[Passage] = []
+        for cid, score in fused[: k * 3]:
+            if cid not in by_id:
+                continue
+            text, m = by_id[cid]
+            if committed.get(m.get("article_id")) != m.get("version"):
+                continue
+            out.append(Passage(chunk_id=cid, article_id=m["article_id"], title=m.get("title", ""),
+                               source=m.get("source", ""), published=m.get("published"), text=text,
+                               start=int(m.get("start", 0)), end=int(m.get("end", 0)), score=round(score, 6)))
+            if len(out) == k:
+                break
+        return out
+
+    def check_question(self, question: str) -> str:
+        q = " ".join((question or "").split())
+        if not q:
+            raise InputError("The question is empty: type a question about the articles.")
+        if len(q) > self.settings.max_question_chars:
+            raise InputError(f"The question is {len(q)} characters long; the limit is {self.settings.max_question_chars} "
+                             "(RAG_MAX_QUESTION_CHARS).")
+        return q
+
+
+def embed_text(title: str, text: str) -> str:
+    """What is embedded for a chunk: its headline (short) then its text, so a chunk knows its topic."""
+    return f"{title[:150]}\n{text}" if title else text
+
+
+def _batches(items: list, n: int) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _is_under(source: str, root: str) -> bool:
+    try:
+        return str(Path(source).resolve()).startswith(root)
+    except (OSError, ValueError):
+        return False
+
+
+def _progress_bar(total: int, show: bool):
+    if not show or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="article", desc="Embedding", leave=False)

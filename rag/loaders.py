@@ -1,0 +1,298 @@
+"""Files and folders to articles: .txt .md .html .json .jsonl .pdf, with a reason for every file left out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from .schema import Article, FileProblem
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One loader outcome: an article (possibly with a warning) or a problem."""
+
+    article: Article | None = None
+    problem: FileProblem | None = None
+    warning: FileProblem | None = None
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\n\x00{text}".encode()).hexdigest()
+
+
+def _file_id(path: Path) -> str:
+    """Stable id: readable stem plus a hash of the absolute path, so equal names in two folders differ."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:40] or "article"
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    return f"{stem}-{digest}"
+
+
+def normalise_date(value: object) -> str | None:
+    """Any common date form to ISO YYYY-MM-DD, or None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text)
+    if m:
+        return m.group(0)
+    try:
+        from dateutil import parser
+
+        return parser.parse(text, fuzzy=True).strftime("%Y-%m-%d")
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def _make(path: Path, article_id: str, title: str, text: str, source: str, published: object = None,
+          author: str | None = None) -> Article:
+    title = " ".join(title.split())[:500]
+    text = text.strip()
+    return Article(
+        id=article_id,
+        title=title or "Untitled",
+        text=text,
+        source=source,
+        published=normalise_date(published),
+        author=author,
+        content_hash=content_hash(title, text),
+        origin=str(path.resolve()),
+    )
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Bytes to text; returns (text, warning). Raises ValueError for binary data."""
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    sample = data[:8192]
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    if sample and controls / len(sample) > 0.05:
+        raise ValueError("binary file (control bytes), not text")
+    return data.decode("cp1252", errors="replace"), f"not valid UTF-8 (byte {bad}); decoded as Windows-1252/Latin-1"
+
+
+def _split_front_matter(text: str) -> tuple[dict, str]:
+    if not text.startswith("---"):
+        return {}, text
+    m = re.match(r"^---\s*\n(.*?)\n---\s*\n?", text, re.S)
+    if not m:
+        return {}, text
+    import yaml
+
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError:
+        return {}, text
+    return (meta if isinstance(meta, dict) else {}), text[m.end():]
+
+
+def _load_text(path: Path, raw: str) -> Article:
+    meta, body = _split_front_matter(raw)
+    title = str(meta.get("title") or "")
+    if not title:
+        lines = body.lstrip().split("\n", 1)
+        title = lines[0].lstrip("#").strip()
+        body = lines[1] if len(lines) > 1 else ""
+    if not body.strip():
+        raise ValueError("no text after the headline")
+    return _make(
+        path, _file_id(path), title, body, str(meta.get("source") or meta.get("url") or path),
+        meta.get("published") or meta.get("date"), meta.get("author"),
+    )
+
+
+def _load_html(path: Path, raw: str) -> Article:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False, url=None)
+    if doc is None:
+        raise ValueError("no article text found in the HTML")
+    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = (data.get("text") or "").strip()
+    if not text:
+        raise ValueError("no article text found in the HTML")
+    title = data.get("title") or path.stem
+    return _make(path, _file_id(path), title, text, data.get("url") or str(path), data.get("date"), data.get("author"))
+
+
+def _record(path: Path, rec: object, where: str) -> Article:
+    if not isinstance(rec, dict):
+        raise ValueError(f"{where}: expected an object with title and text")
+    text = rec.get("text") or rec.get("body") or rec.get("content")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{where}: no text")
+    rid = rec.get("id")
+    article_id = str(rid) if rid not in (None, "") else f"{_file_id(path)}-{where.replace(' ', '')}"
+    source = rec.get("url") or rec.get("source") or f"{path}#{where.replace(' ', '')}"
+    return _make(path, article_id, str(rec.get("title") or rec.get("headline") or "Untitled"), text, str(source),
+                 rec.get("published") or rec.get("date"), rec.get("author"))
+
+
+def _load_records(path: Path, raw: str) -> Iterator[Loaded]:
+    if path.suffix.lower() == ".jsonl":
+        for n, line in enumerate(raw.splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"line {n}"
+            try:
+                yield Loaded(article=_record(path, json.loads(line), where))
+            except json.JSONDecodeError as exc:
+                yield Loaded(problem=FileProblem(f"{path}:{n}", f"invalid JSON on line {n}: {exc.msg}"))
+            except ValueError as exc:
+                yield Loaded(problem=FileProblem(f"{path}:{n}", str(exc)))
+        return
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        yield Loaded(problem=FileProblem(str(path), f"invalid JSON: {exc.msg} at line {exc.lineno}"))
+        return
+    if isinstance(data, dict) and isinstance(data.get("articles"), list):
+        data = data["articles"]
+    records = data if isinstance(data, list) else [data]
+    for n, rec in enumerate(records):
+        try:
+            yield Loaded(article=_record(path, rec, f"item {n}"))
+        except ValueError as exc:
+            yield Loaded(problem=FileProblem(f"{path}[{n}]", str(exc)))
+
+
+def _load_pdf(path: Path) -> Article:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValueError("encrypted PDF (needs a password)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata or {}
+    except ValueError:
+        raise
+    except (PdfReadError, OSError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"corrupt or unreadable PDF: {exc}") from exc
+    except Exception as exc:  # pypdf raises many kinds on damaged files
+        if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
+            raise ValueError("encrypted PDF (needs a password)") from exc
+        raise ValueError(f"corrupt or unreadable PDF: {exc}") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text.strip():
+        raise ValueError("PDF has no extractable text (scanned images?)")
+    title = str(meta.get("/Title") or "").strip() or text.strip().split("\n", 1)[0][:200]
+    return _make(path, _file_id(path), title, text, str(path), meta.get("/CreationDate", None) and _pdf_date(str(meta["/CreationDate"])))
+
+
+def _pdf_date(value: str) -> str | None:
+    m = re.match(r"D?:?(\d{4})(\d{2})(\d{2})", value)
+    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
+
+
+def load_file(path: Path, max_bytes: int | None = None) -> Iterator[Loaded]:
+    """Load one file; never raises for bad content, yields problems instead."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        yield Loaded(problem=FileProblem(str(path), f"unsupported file type '{suffix or path.name}'"))
+        return
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            yield Loaded(problem=FileProblem(str(path), "empty file"))
+            return
+        if max_bytes is not None and size > max_bytes:
+            yield Loaded(problem=FileProblem(
+                str(path), f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (set RAG_MAX_FILE_MB to raise it)"))
+            return
+        if suffix == ".pdf":
+            yield Loaded(article=_load_pdf(path))
+            return
+        raw_bytes = path.read_bytes()
+    except PermissionError:
+        yield Loaded(problem=FileProblem(str(path), "permission denied"))
+        return
+    except ValueError as exc:
+        yield Loaded(problem=FileProblem(str(path), str(exc)))
+        return
+    except OSError as exc:
+        yield Loaded(problem=FileProblem(str(path), f"cannot read: {exc.strerror or exc}"))
+        return
+    try:
+        raw, warning = decode(raw_bytes)
+    except ValueError as exc:
+        yield Loaded(problem=FileProblem(str(path), str(exc)))
+        return
+    if not raw.strip():
+        yield Loaded(problem=FileProblem(str(path), "file holds only white space"))
+        return
+    warn = FileProblem(str(path), warning) if warning else None
+    try:
+        if suffix in (".json", ".jsonl"):
+            yield from _load_records(path, raw)
+            if warn:
+                yield Loaded(warning=warn)
+            return
+        article = _load_html(path, raw) if suffix in (".html", ".htm") else _load_text(path, raw)
+    except ValueError as exc:
+        yield Loaded(problem=FileProblem(str(path), str(exc)))
+        return
+    except Exception as exc:  # a parser failing on hostile input must not stop the run
+        log.debug("loader failed on %s", path, exc_info=True)
+        yield Loaded(problem=FileProblem(str(path), f"could not parse: {type(exc).__name__}: {exc}"))
+        return
+    yield Loaded(article=article, warning=warn)
+
+
+def iter_files(paths: Iterable[Path | str]) -> Iterator[Path | FileProblem]:
+    """Files below the given paths, sorted, hidden ones skipped; symlinked folders are not followed."""
+    for p in map(Path, paths):
+        if not p.exists():
+            yield FileProblem(str(p), "no such file or folder")
+        elif p.is_file():
+            yield p
+        elif p.is_dir():
+            problems: list[FileProblem] = []
+            found: list[Path] = []
+            for root, dirs, files in os.walk(p, onerror=lambda err, out=problems: out.append(
+                    FileProblem(str(err.filename), f"cannot read folder: {err.strerror}")), followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root) / f for f in files if not f.startswith("."))
+            yield from problems
+            for f in sorted(found):
+                if f.is_symlink() and not f.exists():
+                    yield FileProblem(str(f), "broken symbolic link")
+                else:
+                    yield f
+        else:
+            yield FileProblem(str(p), "not a regular file")
+
+
+def load_paths(paths: Iterable[Path | str], max_bytes: int | None = None) -> Iterator[Loaded]:
+    """Load every supported file under ``paths``; duplicates of an earlier article are reported, not loaded."""
+    seen: dict[str, str] = {}
+    for item in iter_files(paths):
+        if isinstance(item, FileProblem):
+            yield Loaded(problem=item)
+            continue
+        for loaded in load_file(item, max_bytes):
+            a = loaded.article
+            if a is not None:
+                first = seen.setdefault(a.content_hash, a.source)
+                if first != a.source:
+                    yield Loaded(problem=FileProblem(a.source, f"duplicate of {first} (same title and text)"))
+                    continue
+            yield loaded

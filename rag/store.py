@@ -1,0 +1,245 @@
+"""Chroma, the system of record: chunks with their embeddings, and one record per article.
+
+Two collections: ``<name>`` holds chunks (cosine space, our own embeddings), ``<name>-articles``
+holds one record per article with its full text and content hash. Writing the article record is
+the commit point of an ingest: chunks are visible to queries only when their version matches it,
+so readers see an article's old or new state, never a mix, and an interrupted ingest leaves
+nothing visible that a re-run does not replace.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .config import Settings
+from .errors import NotFoundError, StoreMismatchError
+from .schema import Article, ArticleInfo, Chunk
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_PAGE = 5000
+
+
+def version_of(content_hash: str) -> str:
+    """The short content version that chunk ids and metadata carry."""
+    return content_hash[:12]
+
+
+def day_number(iso: str | None) -> int | None:
+    """YYYY-MM-DD to an int Chroma can range-filter (YYYYMMDD)."""
+    if not iso:
+        return None
+    try:
+        return int(iso[:10].replace("-", ""))
+    except ValueError:
+        return None
+
+
+def _clean(meta: dict) -> dict:
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """Columns of a page of chunks, as Chroma returns them."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict]
+
+
+def make_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1", port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https", settings=chroma_settings,
+        )
+    settings.store_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
+
+
+class Store:
+    """Chunks and article records in Chroma, guarded against settings that do not match the store."""
+
+    def __init__(self, settings: Settings, embedding_label: str, check: bool = True) -> None:
+        self.settings = settings
+        self.client = make_client(settings)
+        self._identity = {
+            "embedding_model": embedding_label,
+            "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+            "schema_version": SCHEMA_VERSION,
+        }
+        cosine = {"hnsw": {"space": "cosine"}}
+        self.chunks = self.client.get_or_create_collection(
+            settings.collection, configuration=cosine, embedding_function=None,
+            metadata={**self._identity, "revision": uuid.uuid4().hex},
+        )
+        self.records = self.client.get_or_create_collection(
+            f"{settings.collection}-articles", embedding_function=None, metadata={"schema_version": SCHEMA_VERSION},
+        )
+        if check:
+            self._check_identity()
+        self._batch = min(int(self.client.get_max_batch_size()), 2000)
+
+    @property
+    def where(self) -> str:
+        return self.settings.chroma_url or str(self.settings.store_path)
+
+    def _check_identity(self) -> None:
+        meta = self.chunks.metadata or {}
+        diffs = [f"{k}={meta.get(k)!r} (settings: {v!r})" for k, v in self._identity.items() if meta.get(k) != v]
+        if diffs:
+            raise StoreMismatchError(
+                f"The store at {self.where} was built with other settings: {', '.join(diffs)}. "
+                "Restore those settings, point RAG_STORE_PATH at a new folder, or run "
+                "'python -m rag ingest --rebuild PATH' to re-index with the current ones."
+            )
+
+    # -- revision: a cheap change stamp for caches in this and other processes
+
+    def revision(self) -> str:
+        if self.settings.chroma_url:  # another process may have written: ask the server
+            col = self.client.get_collection(self.settings.collection, embedding_function=None)
+            return str((col.metadata or {}).get("revision", ""))
+        return str((self.chunks.metadata or {}).get("revision", ""))
+
+    def _bump(self) -> None:
+        self.chunks.modify(metadata={**self._identity, "revision": uuid.uuid4().hex})
+
+    # -- writes
+
+    def known_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """Content hash of each given article id that has a committed record."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), self._batch):
+            got = self.records.get(ids=list(ids[i:i + self._batch]), include=["metadatas"])
+            out.update({rid: m.get("content_hash", "") for rid, m in zip(got["ids"], got["metadatas"])})
+        return out
+
+    def write(self, items: Iterable[tuple[Article, list[Chunk], np.ndarray]]) -> None:
+        """Store articles with their chunks; each article's record is written last (its commit point)."""
+        items = list(items)
+        if not items:
+            return
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        docs: list[str] = []
+        metas: list[dict] = []
+        for article, chunks, emb in items:
+            base = _clean({
+                "article_id": article.id, "title": article.title, "source": article.source,
+                "published": article.published, "published_day": day_number(article.published),
+                "version": version_of(article.content_hash),
+            })
+            for c, v in zip(chunks, emb):
+                ids.append(c.id)
+                vecs.append(v)
+                docs.append(c.text)
+                metas.append({**base, "index": c.index, "start": c.start, "end": c.end})
+        for i in range(0, len(ids), self._batch):
+            self.chunks.upsert(ids=ids[i:i + self._batch], embeddings=np.asarray(vecs[i:i + self._batch]),
+                               documents=docs[i:i + self._batch], metadatas=metas[i:i + self._batch])
+        for article, _, _ in items:
+            self._delete_stale_chunks(article.id, version_of(article.content_hash))
+        self.records.upsert(
+            ids=[a.id for a, _, _ in items],
+            embeddings=[[1.0]] * len(items),
+            documents=[a.text for a, _, _ in items],
+            metadatas=[_clean({
+                "title": a.title, "source": a.source, "published": a.published,
+                "published_day": day_number(a.published), "author": a.author,
+                "content_hash": a.content_hash, "chunks": len(c), "origin": a.origin,
+            }) for a, c, _ in items],
+        )
+        self._bump()
+
+    def _delete_stale_chunks(self, article_id: str, keep_version: str | None) -> None:
+        where: dict = {"article_id": article_id}
+        if keep_version is not None:
+            where = {"$and": [where, {"version": {"$ne": keep_version}}]}
+        self.chunks.delete(where=where)
+
+    def remove(self, article_ids: Sequence[str]) -> list[str]:
+        """Remove articles: record first (hides the chunks at once), then the chunks."""
+        present = list(self.known_hashes(article_ids))
+        missing = sorted(set(article_ids) - set(present))
+        if missing:
+            raise NotFoundError(f"No article with id {', '.join(missing)}. 'python -m rag articles' lists the ids.")
+        self.records.delete(ids=present)
+        for aid in present:
+            self._delete_stale_chunks(aid, None)
+        self._bump()
+        return present
+
+    def drop(self) -> None:
+        """Delete both collections (for a rebuild with new settings)."""
+        for name in (self.settings.collection, f"{self.settings.collection}-articles"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - absent already
+                pass
+
+    # -- reads
+
+    def count_chunks(self) -> int:
+        return self.chunks.count()
+
+    def count_articles(self) -> int:
+        return self.records.count()
+
+    def articles(self) -> list[ArticleInfo]:
+        out = []
+        for offset in range(0, self.records.count(), _PAGE):
+            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            out.extend(
+                ArticleInfo(id=i, title=m.get("title", ""), source=m.get("source", ""), published=m.get("published"),
+                            chunks=int(m.get("chunks", 0)), content_hash=m.get("content_hash", ""),
+                            origin=m.get("origin"))
+                for i, m in zip(got["ids"], got["metadatas"])
+            )
+        return sorted(out, key=lambda a: (a.published or "", a.title), reverse=True)
+
+    def article(self, article_id: str) -> Article:
+        got = self.records.get(ids=[article_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            raise NotFoundError(f"No article with id {article_id}.")
+        m = got["metadatas"][0]
+        return Article(id=article_id, title=m.get("title", ""), text=got["documents"][0], source=m.get("source", ""),
+                       published=m.get("published"), author=m.get("author"), content_hash=m.get("content_hash", ""))
+
+    def iter_chunks(self) -> Iterable[ChunkRows]:
+        """All chunks, a page at a time (for rebuilding the lexical index from Chroma alone)."""
+        total = self.chunks.count()
+        for offset in range(0, total, _PAGE):
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            yield ChunkRows(list(got["ids"]), list(got["documents"]), list(got["metadatas"]))
+
+    def get_chunks(self, ids: Sequence[str]) -> ChunkRows:
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return ChunkRows(list(got["ids"]), list(got["documents"]), list(got["metadatas"]))
+
+    def dense(self, embedding: np.ndarray, k: int, where: dict | None) -> tuple[list[str], list[float]]:
+        """Nearest chunk ids and cosine similarities."""
+        n = self.chunks.count()
+        if n == 0:
+            return [], []
+        res = self.chunks.query(query_embeddings=[embedding], n_results=min(k, n), where=where or None,
+                                include=["distances"])
+        return list(res["ids"][0]), [1.0 - d for d in res["distances"][0]]
+
+    def committed_versions(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The visible version of each article (its record), to hide chunks of half-written ingests."""
+        return {k: version_of(v) for k, v in self.known_hashes(sorted(set(article_ids))).items()}

@@ -1,0 +1,59 @@
+"""The CLI over a real store: exit codes, human and JSON output."""
+
+import json
+
+from click.testing import CliRunner
+
+from rag.cli import cli
+
+from .conftest import SEEDS
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_ingest_ask_articles_remove(tmp_path):
+    r = run("ingest", str(SEEDS))
+    assert r.exit_code == 0 and "1 added" in r.output
+    r = run("ingest", str(SEEDS))
+    assert "1 unchanged" in r.output and "nothing embedded" in r.output
+
+    r = run("ask", "Who is the Secretary General of NATO?")
+    assert r.exit_code == 0 and "Stoltenberg" in r.output and "[1] NATO Chief" in r.output
+
+    r = run("ask", "--json", "How many U.S. troops are still in Afghanistan?")
+    data = json.loads(r.stdout)
+    assert "2,500" in data["text"] and data["abstained"] is False
+    assert any("2,500" in c["passage"] for c in data["citations"])
+
+    r = run("articles", "--json")
+    (article,) = json.loads(r.stdout)
+    assert article["title"].startswith("NATO Chief")
+
+    r = run("remove", article["id"])
+    assert r.exit_code == 0
+    r = run("remove", article["id"])
+    assert r.exit_code == 1 and "No article with id" in r.output
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path):
+    r = run("ask", "Who is the Secretary General of NATO?")
+    assert r.exit_code == 1 and "No articles are indexed" in r.output and "Traceback" not in r.output
+    r = run("ask", "   ")
+    assert r.exit_code == 2
+    r = run("ask", "--since", "not-a-date", "x")
+    assert r.exit_code == 2 and "--since" in r.output
+    r = run("ingest", str(tmp_path / "missing"))
+    assert r.exit_code == 0 and "no such file or folder" in r.output
+
+
+def test_ingest_reports_bad_files(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.txt").write_text("")
+    (folder / "ok.txt").write_text("Headline\n\nSome body text.")
+    r = run("ingest", "--json", str(folder))
+    data = json.loads(r.stdout)
+    assert len(data["added"]) == 1
+    assert data["skipped"] == [{"path": str(folder / "empty.txt"), "reason": "empty file"}]

@@ -1,0 +1,104 @@
+"""Ingestion as a sync, store identity, hybrid retrieval and filters, on a real Chroma store and the real model."""
+
+import shutil
+
+import pytest
+
+from rag import Filters, Library
+from rag.errors import EmptyStoreError, InputError, NotFoundError, StoreMismatchError
+from rag.retrieval import LexicalIndex
+
+
+def test_ingest_is_a_sync(library, articles_dir):
+    first = library.ingest([articles_dir])
+    assert len(first.added) == 4 and first.chunks_embedded > 4
+    again = library.ingest([articles_dir])
+    assert again.added == [] and again.updated == [] and len(again.unchanged) == 4
+    assert again.chunks_embedded == 0
+    chunks_before = library.store.count_chunks()
+
+    nato = articles_dir / "nato.txt"
+    nato.write_text(nato.read_text().replace("2,500", "3,100"))
+    changed = library.ingest([articles_dir])
+    assert len(changed.updated) == 1 and len(changed.unchanged) == 3
+    assert library.store.count_chunks() == chunks_before  # old chunks replaced, not added to
+    hits = library.search("How many U.S. troops are still in Afghanistan?", k=3)
+    assert any("3,100" in p.text for p in hits) and not any("2,500" in p.text for p in hits)
+
+    (articles_dir / "sport-001.txt").unlink()
+    kept = library.ingest([articles_dir])
+    assert kept.removed == [] and library.store.count_articles() == 4  # without --prune nothing is dropped
+    pruned = library.ingest([articles_dir], prune=True)
+    assert len(pruned.removed) == 1 and library.store.count_articles() == 3
+    assert not any(p.article_id == pruned.removed[0] for p in library.search("Claxton hurdles medal", k=10))
+
+
+def test_bad_files_do_not_lose_what_was_indexed(library, articles_dir):
+    library.ingest([articles_dir])
+    before = {a.id: a.content_hash for a in library.articles()}
+    (articles_dir / "nato.txt").write_bytes(b"\x00\x00binary now")
+    (articles_dir / "empty.txt").write_text("")
+    report = library.ingest([articles_dir], prune=True)
+    assert {p.reason for p in report.skipped} >= {"empty file"}
+    assert any("binary" in p.reason for p in report.skipped)
+    assert report.removed == []
+    assert {a.id: a.content_hash for a in library.articles()} == before
+    assert library.ingest([articles_dir], prune=True).skipped == report.skipped  # same report, no change
+
+
+def test_hybrid_search_finds_seed_facts(seeded):
+    hits = seeded.search("Who is the Secretary General of NATO?", k=2)
+    assert any("Stoltenberg" in p.text for p in hits)
+    p = hits[0]
+    article = seeded.article(p.article_id)
+    assert article.text[p.start:p.end] == p.text  # citations can point at the exact span
+
+
+def test_filters_restrict_articles_and_dates(library, tmp_path):
+    d = tmp_path / "dated"
+    d.mkdir()
+    (d / "a.md").write_text("---\ntitle: Old storm\npublished: 2001-05-01\n---\nA storm hit the coast of Maine.")
+    (d / "b.md").write_text("---\ntitle: New storm\npublished: 2022-05-01\n---\nA storm hit the coast of Oregon.")
+    library.ingest([d])
+    ids = {a.title: a.id for a in library.articles()}
+    assert {p.title for p in library.search("storm coast", k=5)} == {"Old storm", "New storm"}
+    assert {p.title for p in library.search("storm coast", k=5, filters=Filters(published_from="2010-01-01"))} == {"New storm"}
+    assert {p.title for p in library.search("storm coast", k=5, filters=Filters(published_to="2010-01-01"))} == {"Old storm"}
+    only = Filters(article_ids=(ids["Old storm"],))
+    assert {p.title for p in library.search("Oregon", k=5, filters=only)} == {"Old storm"}
+
+
+def test_lexical_index_rebuilds_from_chroma_alone(seeded, settings, embedder):
+    other = Library(settings, embedder=embedder)  # a second process would start like this
+    idx = LexicalIndex.build(other.store)
+    assert len(idx.ids) == seeded.store.count_chunks()
+    ids, _ = idx.search("Stoltenberg", 3)
+    assert ids and "Stoltenberg" in idx.texts[idx.position[ids[0]]]
+
+
+def test_remove(seeded):
+    aid = seeded.articles()[0].id
+    assert seeded.remove([aid]) == [aid]
+    assert seeded.is_empty()
+    with pytest.raises(NotFoundError):
+        seeded.remove([aid])
+    with pytest.raises(EmptyStoreError):
+        seeded.search("anything")
+
+
+def test_questions_are_checked(seeded):
+    with pytest.raises(InputError):
+        seeded.search("   ")
+    with pytest.raises(InputError, match="limit"):
+        seeded.search("why " * 1000)
+
+
+def test_store_remembers_its_settings(seeded, settings, embedder):
+    with pytest.raises(StoreMismatchError, match="chunk_tokens"):
+        Library(settings.model_copy(update={"chunk_tokens": 100}), embedder=embedder)
+
+
+def test_copied_store_keeps_working(seeded, settings, embedder, tmp_path):
+    shutil.copytree(settings.store_path, tmp_path / "copy")
+    lib = Library(settings.model_copy(update={"store_path": tmp_path / "copy"}), embedder=embedder)
+    assert [a.id for a in lib.articles()] == [a.id for a in seeded.articles()]
