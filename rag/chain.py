@@ -36,14 +36,20 @@ def history_pairs(history: Sequence[Any]) -> list[tuple[str, str]]:
     return out
 
 
-def build_chain(library: Library | None = None, k: int | None = None, filters: Filters | None = None) -> Runnable:
+def build_chain(library: Library | None = None, k: int | None = None, filters: Filters | None = None,
+                answer_mode: str | None = None, llm: Any = None) -> Runnable:
     """The question-answering chain: ``chain.invoke("Who leads NATO?") -> Answer``.
 
     ``batch`` and ``stream`` work as for any Runnable; per-call ``filters`` and ``k`` may be given
-    in the input dict.
+    in the input dict. ``stream`` yields ``Answer`` objects whose text grows; the last one is final
+    (complete citations). ``answer_mode`` overrides ``Settings.answer_mode``; ``llm`` is a LangChain
+    chat model to use in ``"llm"`` mode instead of the one the settings describe.
     """
     library = library or Library()
     settings = library.settings
+    mode = answer_mode or settings.answer_mode
+    if mode != "extractive":
+        raise InputError(f"Answer mode {mode!r} is not available yet; use 'extractive'.")
     answerer = ExtractiveAnswerer(library.embedder, max_words=settings.answer_max_words,
                                   abstain_threshold=settings.abstain_threshold)
 

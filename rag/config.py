@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
     collection: str = Field("articles", description="Chroma collection name.")
     seeds_path: Path = Field(PROJECT_ROOT / "seeds", description="Articles indexed on first start of the UI.")
+    uploads_path: Path = Field(PROJECT_ROOT / "uploads", description="Where the UI keeps uploaded files.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest file the UI accepts.")
 
     embedding_model: str = Field("", description="sentence-transformers model name or path; empty = packaged all-MiniLM-L6-v2.")
     embedding_backend: Literal["torch", "onnx"] = "torch"
