@@ -12,24 +12,11 @@ import numpy as np
 from .chunking import split_sentences
 from .embeddings import Embedder
 from .schema import Answer, Citation, Passage
+from .terms import content_terms
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
 
-_STOP = set("""a an the of in on at to for from by with about as is are was were be been being do does did has have had
-what which who whom whose when where why how that this these those it its into than then there their they them he she
-his her i you we our your not no or and but if so such can could would should may might will shall much many
-one also any some more most other over under between after before during up down out off own same very""".split())
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-
-
-def content_terms(text: str) -> set[str]:
-    """Lower-cased words that carry meaning, with a crude plural strip so 'troops' meets 'troop'."""
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w in _STOP or len(w) < 2:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
 
 
 @dataclass(frozen=True)
@@ -51,7 +38,7 @@ class ExtractiveAnswerer:
 
     def __init__(self, embedder: Embedder, max_words: int = 60, abstain_threshold: float = 0.35,
                  overlap_weight: float = 0.35, rank_weight: float = 0.02, max_sentences: int = 3,
-                 keep_ratio: float = 0.75) -> None:
+                 keep_ratio: float = 0.75, idf_power: float = 1.0) -> None:
         self.embedder = embedder
         self.max_words = max_words
         self.abstain_threshold = abstain_threshold
@@ -59,6 +46,7 @@ class ExtractiveAnswerer:
         self.rank_weight = rank_weight
         self.max_sentences = max_sentences
         self.keep_ratio = keep_ratio
+        self.idf_power = idf_power
         # chunk id -> (sentence spans, their vectors, their terms): popular passages recur across questions
         self._cache: OrderedDict[str, tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]] = OrderedDict()
         self._cache_size = 4096
@@ -86,24 +74,31 @@ class ExtractiveAnswerer:
                 out.append(entry)
             return out
 
-    def score_sentences(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[_Sentence]:
+    def score_sentences(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
+                        idf: dict[str, float] | None = None) -> list[_Sentence]:
         if qvec is None:
             qvec = self.embedder.encode([question])[0]
         q_terms = content_terms(question)
+        idf = idf or {}
+        unknown = max(idf.values(), default=1.0)
+        weight = {t: idf.get(t, unknown) ** self.idf_power for t in q_terms}
+        q_total = sum(weight.values())
         out = []
         for pi, (p, (spans, vecs, terms)) in enumerate(zip(passages, self._sentences(passages))):
             if not spans:
                 continue
             sims = vecs @ qvec
             for (s, e), sim, t in zip(spans, sims, terms):
-                overlap = len(q_terms & t) / len(q_terms) if q_terms else 0.0
+                overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 score = float(sim) + self.overlap_weight * overlap - self.rank_weight * pi
                 out.append(_Sentence(pi, s, e, p.text[s:e], score, float(sim)))
         return sorted(out, key=lambda x: -x.score)
 
-    def answer(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> Answer:
-        ranked = self.score_sentences(question, passages, qvec)
-        if not ranked or ranked[0].similarity < self.abstain_threshold:
+    def answer(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
+               idf: dict[str, float] | None = None) -> Answer:
+        """``idf`` weighs question words by rarity in the collection (from the lexical index)."""
+        ranked = self.score_sentences(question, passages, qvec, idf)
+        if not ranked or max(s.similarity for s in ranked) < self.abstain_threshold:
             return Answer(question=question, text=NOT_IN_ARTICLES, abstained=True, passages=tuple(passages))
         best = ranked[0]
         # the budget counts words as the set's scoring does (white-space split), "[n]" markers included

@@ -57,7 +57,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
         req = parse_input(value)
         question = library.check_question(req["question"])
         passages, qvec = library.search_with_vector(question, req.get("k") or k, req.get("filters") or filters)
-        return answerer.answer(question, passages, qvec)
+        return answerer.answer(question, passages, qvec, library.term_weights())
 
     return RunnableLambda(run, name="rag_answer")
 

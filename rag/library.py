@@ -172,6 +172,10 @@ class Library:
         fused = rrf([(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)])
         return self._visible(fused, k, lex), qvec
 
+    def term_weights(self) -> dict[str, float]:
+        """IDF of every term in the collection, for weighing question words by rarity."""
+        return self.lexical.get().idf
+
     def _visible(self, fused: list[tuple[str, float]], k: int, lex) -> list[Passage]:
         """Top ``k`` fused chunks whose version is the committed one of their article."""
         ids = [cid for cid, _ in fused[: k * 3]]

@@ -15,6 +15,7 @@ from pydantic import ConfigDict
 
 from .schema import Passage
 from .store import ChunkRows, Store, day_number
+from .terms import idf_table, tokenize
 
 if TYPE_CHECKING:
     from .library import Library
@@ -64,24 +65,6 @@ class Filters:
         return keep.astype(np.float32)
 
 
-def _tokenize(texts: list[str]) -> list[list[str]]:
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
-
-
-_STEMMER = None
-
-
-def _stemmer():
-    global _STEMMER
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    return _STEMMER
-
-
 @dataclass
 class LexicalIndex:
     """BM25 over every chunk in Chroma, rebuilt from Chroma alone whenever the store's revision changes."""
@@ -95,6 +78,7 @@ class LexicalIndex:
     days: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     bm25: Any = None
     position: dict[str, int] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, store: Store) -> LexicalIndex:
@@ -111,9 +95,10 @@ class LexicalIndex:
         idx.days = np.array([m.get("published_day", 0) for m in idx.metadatas], dtype=np.int64)
         idx.position = {cid: i for i, cid in enumerate(idx.ids)}
         if idx.ids:
+            tokens = [tokenize(f"{m.get('title', '')}\n{t}") for t, m in zip(idx.texts, idx.metadatas)]
+            idx.idf = idf_table(tokens)
             idx.bm25 = bm25s.BM25()
-            idx.bm25.index(_tokenize([f"{m.get('title', '')}\n{t}" for t, m in zip(idx.texts, idx.metadatas)]),
-                           show_progress=False)
+            idx.bm25.index(tokens, show_progress=False)
         log.info("lexical index built: %d chunks (revision %s)", len(idx.ids), revision[:8])
         return idx
 
@@ -121,7 +106,7 @@ class LexicalIndex:
         if self.bm25 is None:
             return [], []
         mask = filters.mask(self) if filters else None
-        res = self.bm25.retrieve(_tokenize([query]), k=min(k, len(self.ids)), show_progress=False,
+        res = self.bm25.retrieve([tokenize(query)], k=min(k, len(self.ids)), show_progress=False,
                                  weight_mask=mask, n_threads=1)
         docs, scores = res.documents[0], res.scores[0]
         return [self.ids[int(d)] for d, s in zip(docs, scores) if s > 0], [float(s) for s in scores if s > 0]

@@ -1,0 +1,52 @@
+"""Words to terms, one way for everything lexical: the BM25 index, its queries and the answerer's overlap."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+from bm25s.stopwords import STOPWORDS_EN
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_local = threading.local()  # PyStemmer objects are not thread-safe
+
+# Words too common to say whether a sentence answers a question (BM25 copes with them by itself).
+QUESTION_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset("""
+what which who whom whose when where why how does did do has have had been being from about its it's his her
+their them they he she we you your our can could would should may might will shall much many one also any some
+more most other over under between after before during up down out off own same very than then there these those
+this that into such only both each few nor too just name named called
+""".split())
+
+
+def _stemmer():
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
+
+
+def tokenize(text: str, stopwords: frozenset[str] = frozenset(STOPWORDS_EN)) -> list[str]:
+    """Lower-cased, stemmed words of two or more characters, stop words removed."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in stopwords]
+    return _stemmer().stemWords(words)
+
+
+def content_terms(text: str) -> set[str]:
+    """The terms of a question or sentence that can tell an answer apart."""
+    return set(tokenize(text, QUESTION_STOPWORDS))
+
+
+def idf_table(documents: Iterable[list[str]]) -> dict[str, float]:
+    """BM25-style inverse document frequency of every term in the tokenized documents."""
+    df: Counter[str] = Counter()
+    n = 0
+    for doc in documents:
+        df.update(set(doc))
+        n += 1
+    return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
