@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui import render
 from ui.export import conversation_markdown
-from ui.uploads import ingest_uploads, safe_name
+from ui.uploads import NAMES_FILE, ingest_uploads, original_names, safe_name
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
 NATO_Q = "Who is the Secretary General of NATO?"
@@ -107,12 +107,13 @@ def test_upload_ask_and_remove(app_env):
     assert "added" in report and "Lunar Greenhouse" in report.replace("\\", "")
     assert "2 articles" in at.sidebar.subheader[-1].value
     stored = list((app_env / "uploads").iterdir())
-    assert [p.name for p in stored] == [safe_name("greenhouse.txt")]
+    assert sorted(p.name for p in stored) == [NAMES_FILE, safe_name("greenhouse.txt")]
 
     ask(at, "Who leads the greenhouse project?")
     answer = at.session_state["turns"][0][1]
     assert answer.citations[0].title == "Lunar Greenhouse Harvests Its First Tomatoes"
     assert any("Okonkwo" in m for m in marks(at))
+    assert any("greenhouse.txt (uploaded)" in v for v in html_of(at) if 'class="rag-card"' in v)
 
     article_id = answer.citations[0].article_id
     at.sidebar.multiselect(key="remove_ids").set_value([article_id]).run()
@@ -222,7 +223,9 @@ def test_ingest_uploads_reports_each_file(library, tmp_path):
     assert by["big.md"].status == "rejected" and "upload limit" in by["big.md"].detail
     assert by["empty.md"].status == "rejected"
     assert by["records.jsonl"].status == "added" and "1 rejected" in by["records.jsonl"].detail
-    assert sorted(p.name for p in folder.iterdir()) == sorted([safe_name("greenhouse.txt"), safe_name("records.jsonl")])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [NAMES_FILE, safe_name("greenhouse.txt"), safe_name("records.jsonl")])
+    assert original_names(folder) == {safe_name("greenhouse.txt"): "greenhouse.txt", safe_name("records.jsonl"): "records.jsonl"}
 
     again = ingest_uploads(library, [("greenhouse.txt", GREENHOUSE)], folder, 2)
     assert again[0].status == "unchanged"

@@ -24,7 +24,7 @@ from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noq
 from rag.errors import InputError  # noqa: E402
 from ui import render  # noqa: E402
 from ui.export import conversation_markdown  # noqa: E402
-from ui.uploads import FileResult, ingest_uploads  # noqa: E402
+from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm", "json", "jsonl", "pdf"]
@@ -130,7 +130,7 @@ def library_panel(res: Resources) -> None:
         infos = lib.articles()
     show_results(st.session_state.upload_results)
     with head:
-        articles_list(infos)
+        articles_list(infos, original_names(settings.uploads_path))
 
     if infos:
         by_id = {a.id: a for a in infos}
@@ -162,14 +162,14 @@ def library_panel(res: Resources) -> None:
                 st.rerun()
 
 
-def articles_list(infos) -> None:
+def articles_list(infos, names: dict[str, str]) -> None:
     st.subheader(f"Library · {len(infos)} article{'s' if len(infos) != 1 else ''}", anchor=False)
     if not infos:
         return
     with st.expander("Indexed articles", expanded=False):
         st.dataframe(
             [{"title": a.title, "published": a.published or "", "chunks": a.chunks,
-              "source": render.source_label(a.source)} for a in infos],
+              "source": render.source_label(a.source, names)} for a in infos],
             hide_index=True, width="stretch",
             column_config={"title": st.column_config.TextColumn("Title", width="large"),
                            "published": "Date", "chunks": st.column_config.NumberColumn("Chunks", width="small"),
@@ -177,7 +177,8 @@ def articles_list(infos) -> None:
         )
 
 
-ICONS = {"added": "✅", "updated": "🔄", "unchanged": "⏸️", "rejected": "⛔", "removed": "🗑️", "indexed": "📁"}
+ICONS = {"added": ":material/add_circle:", "updated": ":material/sync:", "unchanged": ":material/check:",
+         "rejected": ":material/block:", "removed": ":material/delete:", "indexed": ":material/folder:"}
 
 
 def show_results(results: list[FileResult]) -> None:
@@ -219,7 +220,7 @@ def _iso(d: date | None) -> str | None:
 # -- chat
 
 
-def show_answer(answer: Answer, turn: int) -> None:
+def show_answer(answer: Answer, turn: int, names: dict[str, str]) -> None:
     prefix = f"t{turn}"
     st.html(render.answer_html(answer, prefix))
     if answer.abstained:
@@ -232,7 +233,7 @@ def show_answer(answer: Answer, turn: int) -> None:
     if answer.citations:
         st.html('<div class="rag-sources">Sources</div>')
     for c in answer.citations:
-        st.html(render.citation_html(c, prefix))
+        st.html(render.citation_html(c, prefix, names))
         st.button("Open the article at this passage", key=f"open-{turn}-{c.number}", type="tertiary",
                   icon=":material/article:", on_click=open_article, args=(turn, c.number))
 
@@ -257,7 +258,9 @@ def article_dialog(res: Resources, turn: int, number: int) -> None:
         if start < 0:
             st.warning("The article changed since this answer; the cited passage is no longer in it.")
             start = end = 0
-    meta = [render.source_html(article.source)] + ([render.esc(article.published)] if article.published else [])
+    meta = [render.source_html(article.source, original_names(res.library.settings.uploads_path))]
+    if article.published:
+        meta.append(render.esc(article.published))
     st.html(f'<div class="rag-card-head"><span class="rag-num">{number}</span>'
             f'<span class="rag-title">{render.esc(article.title)}</span></div>'
             f'<div class="rag-meta">{" · ".join(meta)} · <a href="#rag-cited">jump to the cited passage</a></div>')
@@ -309,7 +312,7 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str) -> N
         turn = len(st.session_state.turns)
         st.session_state.turns.append((question, out[-1]))
         with slot.container():
-            show_answer(out[-1], turn)
+            show_answer(out[-1], turn, original_names(res.library.settings.uploads_path))
 
 
 def example_questions(infos) -> list[str]:
@@ -355,11 +358,12 @@ def main() -> None:
         scope += f", published {filters.published_from or '…'} to {filters.published_to or '…'}"
     st.caption(f"Answers quote the indexed news articles and cite them; searching {scope}.")
 
+    names = original_names(settings.uploads_path)
     for i, (question, answer) in enumerate(st.session_state.turns):
         with st.chat_message("user"):
             st.text(question)
         with st.chat_message("assistant"):
-            show_answer(answer, i)
+            show_answer(answer, i, names)
 
     prompt = st.chat_input("Ask a question about the articles", disabled=not infos,
                            max_chars=settings.max_question_chars, key="prompt")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
@@ -44,20 +44,23 @@ def is_url(source: str) -> bool:
     return bool(_URL.match(source or ""))
 
 
-def source_label(source: str) -> str:
-    """What to show for a source: the site of a URL, the file name of a path."""
+def source_label(source: str, names: Mapping[str, str] | None = None) -> str:
+    """What to show for a source: the site of a URL, the file name of a path (an upload's original name)."""
     if is_url(source):
         parts = urlsplit(source)
         return (parts.netloc + parts.path).rstrip("/")[:80]
-    return PurePath(source).name if source else ""
+    name = PurePath(source).name if source else ""
+    if names and name in names:
+        return f"{names[name]} (uploaded)"
+    return name
 
 
-def source_html(source: str) -> str:
+def source_html(source: str, names: Mapping[str, str] | None = None) -> str:
     """A link for an http(s) URL, escaped text for anything else (file paths, other schemes)."""
     if is_url(source):
         return (f'<a href="{html.escape(source, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
                 f"{esc(source_label(source))}</a>")
-    return f"<span>{esc(source_label(source))}</span>"
+    return f"<span>{esc(source_label(source, names))}</span>"
 
 
 def merge_spans(spans: Iterable[Span], length: int) -> list[Span]:
@@ -124,10 +127,10 @@ def answer_html(answer: Answer, prefix: str) -> str:
     return f'<div class="rag-answer">{_MARKER.sub(marker, esc(answer.text))}</div>'
 
 
-def citation_html(c: Citation, prefix: str) -> str:
+def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = None) -> str:
     """A compact card: number, title, source and date, then the passage with the cited sentences marked."""
     text, spans, cut_before, cut_after = excerpt(c.passage, c.quotes)
-    meta = [source_html(c.source)] if c.source else []
+    meta = [source_html(c.source, names)] if c.source else []
     if c.published:
         meta.append(f"<span>{esc(c.published)}</span>")
     return (

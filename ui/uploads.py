@@ -7,6 +7,7 @@ page only shows what it returns.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 from rag import IngestReport, Library
 from rag.library import ProgressCallback
 from rag.loaders import SUPPORTED
+
+NAMES_FILE = ".names.json"  # hidden, so ingesting the folder skips it
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ def safe_name(original: str) -> str | None:
     if ext not in SUPPORTED:
         return None
     return f"upload-{hashlib.sha256(original.encode('utf-8', 'replace')).hexdigest()[:24]}{ext}"
+
+
+def original_names(folder: Path) -> dict[str, str]:
+    """Stored name -> the name the file was uploaded as, to show people the name they know."""
+    try:
+        data = json.loads((folder / NAMES_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(folder: Path, names: dict[str, str]) -> None:
+    _write(folder / NAMES_FILE, json.dumps({**original_names(folder), **names}, ensure_ascii=False, indent=0).encode())
 
 
 def _check(name: str, data: bytes, max_mb: float) -> str | None:
@@ -87,6 +103,9 @@ def ingest_uploads(library: Library, files: Sequence[tuple[str, bytes]], folder:
                         path.unlink(missing_ok=True)
                     else:
                         _write(path, previous)
+            kept = {path.name: files[i][0] for i, (path, _) in saved.items() if results[i].status != "rejected"}
+            if kept:
+                _remember(folder, kept)
     return [results[i] for i in range(len(files))]
 
 
