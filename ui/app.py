@@ -353,7 +353,9 @@ def main() -> None:
 
     st.title("Ask the articles", anchor=False)
     infos = res.library.articles()
-    scope = (f"{len(filters.article_ids)} of {len(infos)} articles" if filters.article_ids else f"{len(infos)} articles")
+    scope = f"{len(infos)} article{'s' if len(infos) != 1 else ''}"
+    if filters.article_ids:
+        scope = f"{len(filters.article_ids)} of {scope}"
     if filters.published_from or filters.published_to:
         scope += f", published {filters.published_from or '…'} to {filters.published_to or '…'}"
     st.caption(f"Answers quote the indexed news articles and cite them; searching {scope}.")
