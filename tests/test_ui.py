@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,23 @@ def test_article_filter_restricts_the_sources(app_env):
     assert at.session_state["last_request"]["filters"].article_ids == (greenhouse_id,)
     assert all(p.article_id == greenhouse_id for p in answer.passages)
     assert "1 of 2 articles" in at.caption[0].value
+
+
+def test_date_filter_restricts_the_sources(app_env):
+    at = start()
+    records = (b'[{"title": "Harbour opens to ferries", "published": "2021-03-01", '
+               b'"text": "The new harbour opened to ferries in March after two years of building work."}, '
+               b'{"title": "Harbour closes for repairs", "published": "2023-05-02", '
+               b'"text": "The harbour closed to ferries in May for repairs to the sea wall."}]')
+    at.sidebar.file_uploader[0].set_value(("harbour.json", records, "application/json")).run()
+    assert "3 articles" in at.sidebar.subheader[-1].value
+    at.sidebar.date_input(key="filter_from").set_value(date(2023, 1, 1)).run()
+    ask(at, "What happened to the harbour?")
+    request = at.session_state["last_request"]
+    assert request["filters"].published_from == "2023-01-01"
+    answer = at.session_state["turns"][0][1]
+    assert answer.passages and {p.title for p in answer.passages} == {"Harbour closes for repairs"}
+    assert "published 2023-01-01 to" in at.caption[0].value
 
 
 def test_export_holds_questions_answers_and_citations(app_env):

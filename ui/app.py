@@ -98,6 +98,10 @@ def index_seeds(res: Resources) -> None:
         bar = st.progress(0.0, text="First start: indexing the example articles…")
         try:
             report = res.library.ingest([settings.seeds_path], on_progress=progress_callback(bar))
+            res.library.lexical.get()  # built now, so the first question waits on nothing
+        except RagError as exc:
+            st.error(str(exc))
+            return
         finally:
             res.seeded = True
             bar.empty()
@@ -137,8 +141,12 @@ def library_panel(res: Resources) -> None:
         doomed = st.multiselect("Remove articles", list(by_id), format_func=lambda i: by_id[i].title,
                                 placeholder="Choose articles to remove", key="remove_ids")
         if st.button("Remove", disabled=not doomed, key="remove_btn"):
-            with res.lock:
-                removed = lib.remove(doomed)
+            try:
+                with res.lock:
+                    removed = lib.remove(doomed)
+            except RagError as exc:
+                st.error(str(exc))
+                return
             st.session_state.pop("remove_ids", None)
             st.session_state.upload_results = [FileResult(by_id[i].title, "removed", "") for i in removed]
             st.rerun()
@@ -152,9 +160,14 @@ def library_panel(res: Resources) -> None:
                 st.error(f"Not a folder: {render.md_escape(folder)}")
             else:
                 bar = st.progress(0.0, text=f"Reading {render.md_escape(path.name)}/…")
-                with res.lock:
-                    report = lib.ingest([path], prune=prune, on_progress=progress_callback(bar))
-                bar.empty()
+                try:
+                    with res.lock:
+                        report = lib.ingest([path], prune=prune, on_progress=progress_callback(bar))
+                except RagError as exc:
+                    st.error(str(exc))
+                    return
+                finally:
+                    bar.empty()
                 st.session_state.upload_results = (
                     [FileResult(Path(p.path).name, "rejected", p.reason) for p in report.skipped]
                     + [FileResult(path.name, "indexed", f"{len(report.added)} added, {len(report.updated)} updated, "
@@ -207,7 +220,9 @@ def filters_panel(res: Resources) -> tuple[Filters, int, str]:
     modes = ["extractive"] + (["llm"] if settings.llm_model else [])
     mode = st.selectbox("Answer mode", modes, index=modes.index(settings.answer_mode) if settings.answer_mode in modes else 0,
                         key="mode", help="extractive: the best sentences of the passages, quoted. "
-                        "llm: a written answer (set RAG_LLM_MODEL and RAG_LLM_BASE_URL to enable).")
+                        "llm: a written answer with citations (offered when RAG_LLM_MODEL is set, with RAG_LLM_BASE_URL).")
+    if start and end and start > end:
+        st.warning("The date range is empty: 'from' is after 'to'.")
     filters = Filters(article_ids=tuple(i for i in chosen if i in by_id),
                       published_from=_iso(start), published_to=_iso(end))
     return filters, k, mode
@@ -244,8 +259,11 @@ def open_article(turn: int, number: int) -> None:
 
 @st.dialog("Article", width="large")
 def article_dialog(res: Resources, turn: int, number: int) -> None:
-    _, answer = st.session_state.turns[turn]
-    c = next(x for x in answer.citations if x.number == number)
+    turns = st.session_state.turns
+    c = next((x for x in turns[turn][1].citations if x.number == number), None) if turn < len(turns) else None
+    if c is None:
+        st.error("That citation is no longer in the conversation.")
+        return
     try:
         article = res.library.article(c.article_id)
     except RagError as exc:
