@@ -137,9 +137,23 @@ def upload(page, name: str, data: bytes, mime: str = "text/plain") -> str:
     return report.inner_text()
 
 
+WATCH_STREAM = """() => {
+  window.__streamed = [];
+  new MutationObserver(() => {
+    const parts = document.querySelectorAll('[data-testid="stChatMessage"] [data-testid="stMarkdownContainer"]');
+    const n = Math.max(0, ...Array.from(parts, p => p.textContent.length));
+    if (n && window.__streamed[window.__streamed.length - 1] !== n) window.__streamed.push(n);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def test_cited_answer_shows_the_highlighted_passage(page):
+    page.evaluate(WATCH_STREAM)
     answer = ask(page, NATO_Q)
     assert "Stoltenberg" in answer.inner_text()
+    lengths = page.evaluate("window.__streamed")  # streamed text, then the final rendering replaces it
+    growing = lengths[: lengths.index(max(lengths)) + 1]
+    assert len(growing) >= 5 and growing == sorted(growing), f"the answer should appear word by word: {lengths}"
     card = page.locator("#t0-c1")
     card.wait_for()
     assert "NATO Chief Says Afghanistan Troop Pullout Depends on Taliban" in card.inner_text()
