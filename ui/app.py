@@ -35,6 +35,7 @@ SEED_EXAMPLES = {  # questions the seed article answers; other libraries get que
         "How many U.S. troops are still in Afghanistan?",
     ],
 }
+LIST_LIMIT = 300  # articles listed in the sidebar
 STREAM_WORD_DELAY = 0.012  # seconds; an extractive answer arrives whole, shown word by word so it reads as it appears
 
 
@@ -177,17 +178,11 @@ def library_panel(res: Resources) -> None:
 
 def articles_list(infos, names: dict[str, str]) -> None:
     st.subheader(f"Library · {len(infos)} article{'s' if len(infos) != 1 else ''}", anchor=False)
-    if not infos:
-        return
-    with st.expander("Indexed articles", expanded=False):
-        st.dataframe(
-            [{"title": a.title, "published": a.published or "", "chunks": a.chunks,
-              "source": render.source_label(a.source, names)} for a in infos],
-            hide_index=True, width="stretch",
-            column_config={"title": st.column_config.TextColumn("Title", width="large"),
-                           "published": "Date", "chunks": st.column_config.NumberColumn("Chunks", width="small"),
-                           "source": "Source"},
-        )
+    if infos:
+        with st.expander("Indexed articles", expanded=False):
+            st.html(render.articles_html(infos[:LIST_LIMIT], names))
+            if len(infos) > LIST_LIMIT:
+                st.caption(f"and {len(infos) - LIST_LIMIT} more (newest first); `python -m rag articles` lists them all.")
 
 
 ICONS = {"added": ":material/add_circle:", "updated": ":material/sync:", "unchanged": ":material/check:",

@@ -162,6 +162,17 @@ def article_html(text: str, passage: Span, quotes: Iterable[Span]) -> str:
     return f'<div class="rag-article">{"".join(out)}</div>'
 
 
+def articles_html(infos: Iterable, names: Mapping[str, str] | None = None) -> str:
+    """The library as a compact list: title, then date, chunk count and source."""
+    rows = []
+    for a in infos:
+        meta = [esc(a.published)] if a.published else []
+        meta += [f"{a.chunks} chunk{'s' if a.chunks != 1 else ''}", source_html(a.source, names)]
+        rows.append(f'<li><div class="rag-title">{esc(a.title or "Untitled")}</div>'
+                    f'<div class="rag-meta">{" · ".join(meta)}</div></li>')
+    return f'<ul class="rag-list">{"".join(rows)}</ul>'
+
+
 CSS = """<style>
 .rag-answer { font-size: 1.02rem; line-height: 1.6; }
 .rag-cite { display: inline-block; min-width: 1.25em; padding: 0 .3em; margin: 0 .1em; border-radius: .5em;
@@ -187,4 +198,10 @@ CSS = """<style>
   border-radius: .2em; }
 .rag-article { font-size: .95rem; line-height: 1.65; max-height: 62vh; overflow-y: auto; padding-right: .5rem; }
 .rag-ctx { background: rgba(255, 196, 0, .13); }
+.rag-list { list-style: none; margin: 0 !important; padding: 0 !important; max-height: 22rem; overflow-y: auto;
+  font-size: .85rem; }
+.rag-list li { list-style: none; padding: .35rem 0; border-bottom: 1px solid rgba(128, 128, 128, .18);
+  margin: 0 !important; }
+.rag-list .rag-title { font-weight: 500; }
+.rag-list .rag-meta { margin: 0; font-size: .75rem; }
 </style>"""
