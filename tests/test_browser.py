@@ -78,8 +78,11 @@ def server(tmp_path_factory, request):
         _wait_healthy(url, proc)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         capman = request.config.pluginmanager.get_plugin("capturemanager")
-        with capman.global_and_fixture_disabled():
+        if capman is None:
             print(f"\nbrowser screenshots: {ARTIFACTS}")
+        else:
+            with capman.global_and_fixture_disabled():
+                print(f"\nbrowser screenshots: {ARTIFACTS}")
         yield url
     finally:
         proc.terminate()

@@ -150,7 +150,7 @@ def test_date_filter_restricts_the_sources(app_env):
     at = start()
     records = (b'[{"title": "Harbour opens to ferries", "published": "2021-03-01", '
                b'"text": "The new harbour opened to ferries in March after two years of building work."}, '
-               b'{"title": "Harbour closes for repairs", "published": "2023-05-02", '
+               b'{"title": "Harbour closes for repairs", "published": "2023-05-02", "url": "https://news.example/harbour", '
                b'"text": "The harbour closed to ferries in May for repairs to the sea wall."}]')
     at.sidebar.file_uploader[0].set_value(("harbour.json", records, "application/json")).run()
     assert "3 articles" in at.sidebar.subheader[-1].value
@@ -161,6 +161,8 @@ def test_date_filter_restricts_the_sources(app_env):
     answer = at.session_state["turns"][0][1]
     assert answer.passages and {p.title for p in answer.passages} == {"Harbour closes for repairs"}
     assert "published 2023-01-01 to" in at.caption[0].value
+    card = next(v for v in html_of(at) if 'class="rag-card"' in v)
+    assert '<a href="https://news.example/harbour"' in card and "<span>2023-05-02</span>" in card
 
 
 def test_export_holds_questions_answers_and_citations(app_env):
@@ -245,8 +247,9 @@ def test_ingest_uploads_reports_each_file(library, tmp_path):
         [NAMES_FILE, safe_name("greenhouse.txt"), safe_name("records.jsonl")])
     assert original_names(folder) == {safe_name("greenhouse.txt"): "greenhouse.txt", safe_name("records.jsonl"): "records.jsonl"}
 
-    again = ingest_uploads(library, [("greenhouse.txt", GREENHOUSE)], folder, 2)
-    assert again[0].status == "unchanged"
+    again = ingest_uploads(library, [("greenhouse.txt", b"old version\n\ntext"), ("greenhouse.txt", GREENHOUSE)], folder, 2)
+    assert again[0].status == "rejected" and "same name" in again[0].detail
+    assert again[1].status == "unchanged"
     changed = ingest_uploads(library, [("greenhouse.txt", GREENHOUSE + b"They plan peppers next.\n")], folder, 2)
     assert changed[0].status == "updated"
 

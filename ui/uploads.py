@@ -72,6 +72,14 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _restore(path: Path, previous: bytes | None) -> None:
+    """Put back what ``path`` held before this upload (nothing, or the earlier file)."""
+    if previous is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write(path, previous)
+
+
 def ingest_uploads(library: Library, files: Sequence[tuple[str, bytes]], folder: Path, max_mb: float,
                    lock: threading.Lock | None = None, on_progress: ProgressCallback | None = None) -> list[FileResult]:
     """Store ``files`` (name, content) under ``folder`` and index them; one result per file, in order.
@@ -84,8 +92,11 @@ def ingest_uploads(library: Library, files: Sequence[tuple[str, bytes]], folder:
     lock = lock or threading.Lock()
     with lock:
         folder.mkdir(parents=True, exist_ok=True)
+        last = {name: i for i, (name, _) in enumerate(files)}
         for i, (name, data) in enumerate(files):
             problem = _check(name, data, max_mb)
+            if not problem and last[name] != i:
+                problem = "a later file of the same name in this upload replaces it"
             if problem:
                 results[i] = FileResult(name, "rejected", problem)
                 continue
@@ -94,15 +105,17 @@ def ingest_uploads(library: Library, files: Sequence[tuple[str, bytes]], folder:
             _write(path, data)
             saved[i] = (path, previous)
         if saved:
-            report = library.ingest([p for p, _ in saved.values()], on_progress=on_progress)
+            try:
+                report = library.ingest([p for p, _ in saved.values()], on_progress=on_progress)
+            except BaseException:
+                for path, previous in saved.values():
+                    _restore(path, previous)
+                raise
             infos = {a.id: a for a in library.articles()}
             for i, (path, previous) in saved.items():
                 results[i] = _outcome(files[i][0], path, report, infos)
                 if results[i].status == "rejected":
-                    if previous is None:
-                        path.unlink(missing_ok=True)
-                    else:
-                        _write(path, previous)
+                    _restore(path, previous)
             kept = {path.name: files[i][0] for i, (path, _) in saved.items() if results[i].status != "rejected"}
             if kept:
                 _remember(folder, kept)
