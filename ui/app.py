@@ -277,6 +277,7 @@ def article_dialog(res: Resources, turn: int, number: int) -> None:
     st.html(f'<div class="rag-card-head"><span class="rag-num">{number}</span>'
             f'<span class="rag-title">{render.esc(article.title)}</span></div>'
             f'<div class="rag-meta">{" · ".join(meta)} · <a href="#rag-cited">jump to the cited passage</a></div>')
+    st.caption("Light shading: the retrieved passage. Yellow: the sentences the answer quotes.")
     st.html(render.article_html(article.text, (start, end), [(start + s, start + e) for s, e in c.quotes]))
 
 
@@ -330,7 +331,7 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str) -> N
 
 def example_questions(infos) -> list[str]:
     out = [q for a in infos for q in SEED_EXAMPLES.get(a.title, [])]
-    out += [f"What happened: {a.title}?" for a in infos if a.title not in SEED_EXAMPLES]
+    out += [f"What is “{a.title}” about?" for a in infos if a.title not in SEED_EXAMPLES]
     return out[:3]
 
 
