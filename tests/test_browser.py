@@ -1,0 +1,218 @@
+"""End to end in real headless Chromium: the app as a subprocess on a free port, a fresh store, real uploads.
+
+Screenshots go to ``test-artifacts/browser/`` (the path is printed). With ``RAG_DOCS_SCREENSHOT=1``
+the cited-answer view is also saved as ``docs/screenshot.png`` for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 180_000
+NATO_Q = "Who is the Secretary General of NATO?"
+GREENHOUSE = (
+    b"Lunar Greenhouse Harvests Its First Tomatoes\n\n"
+    b"The experimental greenhouse at the Shackleton research station harvested its first tomatoes on Tuesday. "
+    b"The project is led by the botanist Maria Okonkwo, who designed the hydroponic racks. "
+    b"Engineers said the plants grew under artificial light for ninety days.\n"
+)
+HOSTILE = (
+    b'Harbour council <b>approves</b> ferry terminal <img src=x onerror="window.__xss_title=1">\n\n'
+    b'The harbour council voted seven to two to approve the new ferry terminal <img src=x onerror="window.__xss=1"> '
+    b"despite loud protests from residents. <script>window.__xss_script=1</script> "
+    b"Read more at [the council site](https://evil.example/phish) or **bold claims**. "
+    b"Construction of the ferry terminal starts in the spring and should take two years.\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not become healthy in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    tmp = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    env = {**os.environ, "RAG_STORE_PATH": str(tmp / "store"), "RAG_UPLOADS_PATH": str(tmp / "uploads"),
+           "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    for var in ("RAG_CHROMA_URL", "RAG_COLLECTION", "RAG_ANSWER_MODE", "RAG_SEEDS_PATH"):
+        env.pop(var, None)
+    log = (tmp / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        capman = request.config.pluginmanager.get_plugin("capturemanager")
+        if capman is None:
+            print(f"\nbrowser screenshots: {ARTIFACTS}")
+        else:
+            with capman.global_and_fixture_disabled():
+                print(f"\nbrowser screenshots: {ARTIFACTS}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+            viewport={"width": 1280, "height": 900}, accept_downloads=True,
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(server, browser_context):
+    page = browser_context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server)
+    page.get_by_placeholder("Ask a question about the articles").wait_for()
+    yield page
+    page.close()
+
+
+def ask(page, question: str):
+    """Ask and wait for the new answer (cited or abstained) to be rendered; returns its locator."""
+    before = page.locator(".rag-answer, .rag-abstain").count()
+    box = page.get_by_placeholder("Ask a question about the articles")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('.rag-answer, .rag-abstain').length > {before}")
+    page.wait_for_timeout(500)
+    return page.locator(".rag-answer, .rag-abstain").nth(before)
+
+
+def upload(page, name: str, data: bytes, mime: str = "text/plain") -> str:
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}])
+    report = page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"], '
+                          '[data-testid="stSidebar"] [data-testid="stAlert"]').filter(
+        has_text=re.compile(rf"(added|updated|unchanged|rejected) {re.escape(name)}")).last
+    report.wait_for()
+    page.wait_for_timeout(500)
+    return report.inner_text()
+
+
+WATCH_STREAM = """() => {
+  window.__streamed = [];
+  new MutationObserver(() => {
+    const parts = document.querySelectorAll('[data-testid="stChatMessage"] [data-testid="stMarkdownContainer"]');
+    const n = Math.max(0, ...Array.from(parts, p => p.textContent.length));
+    if (n && window.__streamed[window.__streamed.length - 1] !== n) window.__streamed.push(n);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_cited_answer_shows_the_highlighted_passage(page):
+    page.evaluate(WATCH_STREAM)
+    answer = ask(page, NATO_Q)
+    assert "Stoltenberg" in answer.inner_text()
+    lengths = page.evaluate("window.__streamed")  # streamed text, then the final rendering replaces it
+    growing = lengths[: lengths.index(max(lengths)) + 1]
+    assert len(growing) >= 5 and growing == sorted(growing), f"the answer should appear word by word: {lengths}"
+    card = page.locator("#t0-c1")
+    card.wait_for()
+    assert "NATO Chief Says Afghanistan Troop Pullout Depends on Taliban" in card.inner_text()
+    assert any("Stoltenberg" in m for m in card.locator("mark").all_inner_texts())
+    page.screenshot(path=str(ARTIFACTS / "cited-answer.png"))
+    if os.environ.get("RAG_DOCS_SCREENSHOT"):
+        (ROOT / "docs").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+    # the [1] marker leads to its card
+    page.locator(".rag-answer a.rag-cite").first.click()
+    assert page.evaluate("location.hash") == "#t0-c1"
+
+    # the whole article, cited span marked
+    page.get_by_role("button", name="Open the article at this passage").first.click()
+    article = page.locator(".rag-article")
+    article.wait_for()
+    assert "The Taliban warned NATO" in article.inner_text()
+    assert any("Stoltenberg" in m for m in article.locator("mark").all_inner_texts())
+    page.screenshot(path=str(ARTIFACTS / "article-dialog.png"))
+    page.keyboard.press("Escape")
+
+    # export as Markdown
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export").click()
+    text = Path(info.value.path()).read_text()
+    assert NATO_Q in text and "Stoltenberg" in text and "NATO Chief Says" in text
+
+
+def test_uploaded_article_is_cited(page):
+    report = upload(page, "greenhouse.txt", GREENHOUSE)
+    assert "added" in report and "Lunar Greenhouse" in report
+    ask(page, "Who leads the greenhouse project?")
+    card = page.locator("#t0-c1")
+    assert "Lunar Greenhouse Harvests Its First Tomatoes" in card.inner_text()
+    assert "greenhouse.txt (uploaded)" in card.inner_text()
+    assert any("Okonkwo" in m for m in card.locator("mark").all_inner_texts())
+    page.screenshot(path=str(ARTIFACTS / "uploaded-answer.png"), full_page=True)
+
+
+def test_markup_in_an_article_renders_as_text(page):
+    report = upload(page, "hostile.txt", HOSTILE)
+    assert "added" in report
+    ask(page, "How did the harbour council vote on the ferry terminal?")
+    card = page.locator("#t0-c1")
+    text = card.inner_text()
+    assert '<img src=x onerror="window.__xss_title=1">' in text  # the title, literally
+    assert '<img src=x onerror="window.__xss=1">' in text
+    assert "<script>window.__xss_script=1</script>" in text
+    assert "[the council site](https://evil.example/phish)" in text
+    page.get_by_role("button", name="Open the article at this passage").first.click()
+    page.locator(".rag-article").wait_for()
+    assert "<script>window.__xss_script=1</script>" in page.locator(".rag-article").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "hostile-article.png"))
+    page.wait_for_timeout(500)
+    assert page.evaluate("[window.__xss, window.__xss_title, window.__xss_script]") == [None, None, None]
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator('a[href*="evil.example"]').count() == 0
+    assert page.locator(".rag-card b, .rag-card strong").count() == 0

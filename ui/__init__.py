@@ -1,0 +1,1 @@
+"""The Streamlit chat page and its helpers."""

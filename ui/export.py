@@ -1,0 +1,49 @@
+"""The conversation as a Markdown document: questions, answers and the passages they cite."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from rag import Answer
+
+from .render import merge_spans
+
+# Inline Markdown that could turn article text into markup, links or HTML in a viewer.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>#|~$!])")
+
+
+def _md(text: str) -> str:
+    return _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+
+
+def _quoted(passage: str, quotes: Sequence[tuple[int, int]]) -> str:
+    """The passage on one line, cited sentences in bold."""
+    out, pos = [], 0
+    for s, e in merge_spans(quotes, len(passage)):
+        out.append(_md(passage[pos:s]))
+        out.append(f"**{_md(passage[s:e])}**")
+        pos = e
+    out.append(_md(passage[pos:]))
+    return " ".join(p for p in out if p)
+
+
+def conversation_markdown(turns: Sequence[tuple[str, Answer]], when: datetime | None = None) -> str:
+    """``turns`` are (question, answer) pairs in order."""
+    when = when or datetime.now()
+    lines = [f"# Conversation, {when:%Y-%m-%d %H:%M}", ""]
+    for i, (question, answer) in enumerate(turns, 1):
+        lines += [f"## {i}. {_md(question)}", ""]
+        if answer.abstained:
+            lines += [f"*{_md(answer.text)}*", ""]
+            continue
+        lines += [_md(answer.text), ""]
+        if answer.citations:
+            lines += ["Sources:", ""]
+        for c in answer.citations:
+            meta = ", ".join(x for x in (_md(c.source), c.published) if x)
+            lines.append(f"[{c.number}] **{_md(c.title or 'Untitled')}**" + (f" ({meta})" if meta else ""))
+            lines.append(f"> {_quoted(c.passage, c.quotes)}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
