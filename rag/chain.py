@@ -51,7 +51,8 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
     if mode != "extractive":
         raise InputError(f"Answer mode {mode!r} is not available yet; use 'extractive'.")
     answerer = ExtractiveAnswerer(library.embedder, max_words=settings.answer_max_words,
-                                  abstain_threshold=settings.abstain_threshold)
+                                  abstain_threshold=settings.abstain_threshold,
+                                  abstain_missing_threshold=settings.abstain_missing_threshold)
 
     def run(value: Any) -> Answer:
         req = parse_input(value)

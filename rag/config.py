@@ -44,7 +44,9 @@ class Settings(BaseSettings):
 
     answer_mode: Literal["extractive", "llm"] = "extractive"
     answer_max_words: int = Field(60, ge=10)
-    abstain_threshold: float = Field(0.35, description="Below this best-sentence score the answer says the articles do not answer.")
+    abstain_threshold: float = Field(0.25, description="Below this passage similarity the answer says the articles do not answer.")
+    abstain_missing_threshold: float = Field(
+        0.40, description="Below this similarity, abstain too when a distinctive question word is in no passage.")
 
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are rejected.")
     max_question_chars: int = Field(1000, ge=10)

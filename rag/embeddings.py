@@ -97,9 +97,13 @@ class Embedder(Embeddings):
         return spans
 
 
-@lru_cache(maxsize=4)
 def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 32) -> Embedder:
     """One model per process and configuration (the load takes seconds)."""
+    return _cached_embedder(name, backend, batch_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_embedder(name: str, backend: str, batch_size: int) -> Embedder:
     return Embedder(name, backend, batch_size)
 
 

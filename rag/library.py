@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,11 @@ class Library:
                 report.unchanged.append(a.id)
             else:
                 todo.append(a)
+        # the same text under another name (a re-upload, a copied file) is reported, not indexed twice
+        twins = self.store.ids_by_hash([a.content_hash for a in todo]) if todo else {}
+        for a in [a for a in todo if twins.get(a.content_hash, a.id) != a.id]:
+            report.skipped.append(FileProblem(a.origin or a.source, f"duplicate of indexed article {twins[a.content_hash]}"))
+            todo.remove(a)
         bar = _progress_bar(len(todo), show_progress)
         done = 0
         for batch in _batches(todo, batch_articles):
@@ -166,11 +172,16 @@ class Library:
         filters = filters or Filters()
         qvec = self.embedder.encode([query])[0]
         fetch = max(s.fetch_k, k)
-        dense_ids, _ = self.store.dense(qvec, fetch, filters.chroma_where())
+        dense_ids, dense_sims = self.store.dense(qvec, fetch, filters.chroma_where())
         lex = self.lexical.get()
         lex_ids, _ = lex.search(query, fetch, filters)
         fused = rrf([(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)])
-        return self._visible(fused, k, lex), qvec
+        passages = self._visible(fused, k, lex)
+        sims = dict(zip(dense_ids, dense_sims))
+        lexical_only = [p.chunk_id for p in passages if p.chunk_id not in sims]
+        if lexical_only:  # found by words alone: their similarity still tells the answerer how close they are
+            sims.update({cid: float(v @ qvec) for cid, v in self.store.embeddings(lexical_only).items()})
+        return [replace(p, similarity=round(sims.get(p.chunk_id, 0.0), 6)) for p in passages], qvec
 
     def term_weights(self) -> dict[str, float]:
         """IDF of every term in the collection, for weighing question words by rarity."""

@@ -43,7 +43,8 @@ class Passage:
     text: str
     start: int
     end: int
-    score: float = 0.0
+    score: float = 0.0  # fused rank score
+    similarity: float = 0.0  # cosine similarity of the passage's embedding to the question's
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,16 @@ class Store:
             out.update({rid: m.get("content_hash", "") for rid, m in zip(got["ids"], got["metadatas"])})
         return out
 
+    def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
+        """An indexed article id for each content hash that is already in the store."""
+        out: dict[str, str] = {}
+        hashes = sorted(set(hashes))
+        for i in range(0, len(hashes), self._batch):
+            got = self.records.get(where={"content_hash": {"$in": hashes[i:i + self._batch]}}, include=["metadatas"])
+            for rid, m in zip(got["ids"], got["metadatas"]):
+                out.setdefault(m.get("content_hash", ""), rid)
+        return out
+
     def write(self, items: Iterable[tuple[Article, list[Chunk], np.ndarray]]) -> None:
         """Store articles with their chunks; each article's record is written last (its commit point)."""
         items = list(items)
@@ -230,6 +240,10 @@ class Store:
     def get_chunks(self, ids: Sequence[str]) -> ChunkRows:
         got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
         return ChunkRows(list(got["ids"]), list(got["documents"]), list(got["metadatas"]))
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self.chunks.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
     def dense(self, embedding: np.ndarray, k: int, where: dict | None) -> tuple[list[str], list[float]]:
         """Nearest chunk ids and cosine similarities."""

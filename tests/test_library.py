@@ -102,3 +102,13 @@ def test_copied_store_keeps_working(seeded, settings, embedder, tmp_path):
     shutil.copytree(settings.store_path, tmp_path / "copy")
     lib = Library(settings.model_copy(update={"store_path": tmp_path / "copy"}), embedder=embedder)
     assert [a.id for a in lib.articles()] == [a.id for a in seeded.articles()]
+
+
+def test_same_text_under_a_new_name_is_a_duplicate(library, articles_dir, tmp_path):
+    library.ingest([articles_dir])
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "copy.txt").write_text((articles_dir / "nato.txt").read_text())
+    report = library.ingest([other])
+    assert report.added == [] and library.store.count_articles() == 4
+    assert "duplicate of indexed article" in report.skipped[0].reason and "copy.txt" in report.skipped[0].path
