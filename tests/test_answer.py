@@ -1,0 +1,37 @@
+"""The extractive answerer on hand-made passages: word budget, citations numbered by first use, abstention."""
+
+from rag.answer import NOT_IN_ARTICLES, ExtractiveAnswerer
+from rag.schema import Passage
+
+
+def _passage(i: int, text: str, similarity: float = 0.6) -> Passage:
+    return Passage(chunk_id=f"a{i}:v:0", article_id=f"a{i}", title=f"Article {i}", source=f"a{i}.txt",
+                   published=None, text=text, start=0, end=len(text), similarity=similarity)
+
+
+def test_answer_cites_the_sentence_that_holds_the_fact(embedder):
+    passages = [
+        _passage(1, "The weather was mild. Markets were calm on Monday."),
+        _passage(2, "The company said its chief executive, Maria Lopez, will step down in June. Shares fell."),
+    ]
+    answer = ExtractiveAnswerer(embedder).answer("Who is the chief executive of the company?", passages)
+    assert "Maria Lopez" in answer.text and answer.text.endswith("[1]")
+    assert answer.citations[0].article_id == "a2"  # numbered by first use, not by rank
+    s, e = answer.citations[0].quotes[0]
+    assert "Maria Lopez" in answer.citations[0].passage[s:e]
+
+
+def test_answers_stay_within_the_word_budget(embedder):
+    long_sentence = "The minister said " + " ".join(f"point{i}" for i in range(120)) + " about the budget."
+    answer = ExtractiveAnswerer(embedder, max_words=60).answer("What did the minister say about the budget?",
+                                                               [_passage(1, long_sentence)])
+    assert len(answer.text.split()) <= 60 and answer.text.endswith("[1]")
+
+
+def test_abstains_when_passages_are_far_or_miss_a_distinctive_word(embedder):
+    p = [_passage(1, "The central bank raised interest rates by a quarter point.", similarity=0.2)]
+    assert ExtractiveAnswerer(embedder).answer("Who directed Jurassic Park?", p).text == NOT_IN_ARTICLES
+    near = [_passage(1, "The central bank raised interest rates by a quarter point.", similarity=0.35)]
+    idf = {"central": 3.0, "bank": 2.0, "rate": 2.5, "rais": 3.0, "interest": 2.0}
+    assert ExtractiveAnswerer(embedder).answer("Did the Fed raise rates?", near, idf=idf).abstained  # "fed" unknown
+    assert not ExtractiveAnswerer(embedder).answer("Did the central bank raise rates?", near, idf=idf).abstained
