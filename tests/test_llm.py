@@ -279,3 +279,22 @@ def test_misconfigured_llm_mode_says_what_to_set(seeded):
     runner = CliRunner()
     result = runner.invoke(cli, ["ask", "--mode", "llm", QUESTION])
     assert result.exit_code == 1 and "RAG_LLM_MODEL" in result.output
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_real_clients_fall_back_when_nothing_listens(seeded, embedder, provider):
+    import socket
+
+    from rag import Library
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
+    lib = Library(seeded.settings.model_copy(update={"answer_mode": "llm", "llm_provider": provider, "llm_base_url": base,
+                                                     "llm_model": "any", "llm_timeout": 5.0}), embedder=embedder)
+    t0 = time.perf_counter()
+    final = build_chain(lib).invoke(QUESTION)
+    assert time.perf_counter() - t0 < 30
+    assert "Stoltenberg" in final.text and final.citations
+    assert any("language model failed" in n for n in final.notes), final.notes
