@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,8 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, max_words: int = 60, abstain_threshold: float = 0.25,
                  abstain_missing_threshold: float = 0.40, rare_idf: float = 4.0,
                  overlap_weight: float = 0.8, rank_weight: float = 0.02, max_sentences: int = 3,
-                 keep_ratio: float = 0.75, idf_power: float = 1.0) -> None:
+                 keep_ratio: float = 0.75, idf_power: float = 1.0,
+                 term_weights: Callable[[], dict[str, float]] | None = None) -> None:
         self.embedder = embedder
         self.max_words = max_words
         self.abstain_threshold = abstain_threshold
@@ -50,6 +52,7 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.keep_ratio = keep_ratio
         self.idf_power = idf_power
+        self.term_weights = term_weights  # the collection's IDF table, looked up per answer (it changes on ingest)
         # chunk id -> (sentence spans, their vectors, their terms): popular passages recur across questions
         self._cache: OrderedDict[str, tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]] = OrderedDict()
         self._cache_size = 4096
@@ -99,7 +102,9 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
                idf: dict[str, float] | None = None) -> Answer:
-        """``idf`` weighs question words by rarity in the collection (from the lexical index)."""
+        """``idf`` weighs question words by rarity in the collection (default: from ``term_weights``)."""
+        if idf is None and self.term_weights is not None:
+            idf = self.term_weights()
         ranked = self.score_sentences(question, passages, qvec, idf)
         if not ranked or self.should_abstain(question, passages, idf):
             return Answer(question=question, text=NOT_IN_ARTICLES, abstained=True, passages=tuple(passages))

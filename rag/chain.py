@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from .answer import ExtractiveAnswerer
 from .errors import InputError
@@ -42,25 +43,62 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
 
     ``batch`` and ``stream`` work as for any Runnable; per-call ``filters`` and ``k`` may be given
     in the input dict. ``stream`` yields ``Answer`` objects whose text grows; the last one is final
-    (complete citations). ``answer_mode`` overrides ``Settings.answer_mode``; ``llm`` is a LangChain
-    chat model to use in ``"llm"`` mode instead of the one the settings describe.
+    (complete citations). ``answer_mode`` overrides ``Settings.answer_mode``: ``"extractive"`` quotes
+    sentences, ``"llm"`` has a chat model write the answer, then checks its citations (``Answer.sentences``)
+    and falls back to the extractive answer, with a note, when the model fails. ``llm`` is a LangChain
+    chat model to use instead of the one ``RAG_LLM_*`` describes. With ``history``, a follow-up is made
+    standalone before retrieval (``Answer.standalone_question``).
     """
     library = library or Library()
     settings = library.settings
     mode = answer_mode or settings.answer_mode
-    if mode != "extractive":
-        raise InputError(f"Answer mode {mode!r} is not available yet; use 'extractive'.")
+    if mode not in ("extractive", "llm"):
+        raise InputError(f"Unknown answer mode {mode!r}; use 'extractive' or 'llm'.")
     answerer = ExtractiveAnswerer(library.embedder, max_words=settings.answer_max_words,
                                   abstain_threshold=settings.abstain_threshold,
-                                  abstain_missing_threshold=settings.abstain_missing_threshold)
+                                  abstain_missing_threshold=settings.abstain_missing_threshold,
+                                  term_weights=library.term_weights)
+    generator = None
+    if mode == "llm":
+        from .citations import CitationChecker
+        from .llm import LLMAnswerer, chat_model
 
-    def run(value: Any) -> Answer:
+        generator = LLMAnswerer(llm if llm is not None else chat_model(settings), CitationChecker(library.embedder),
+                                answerer, settings.llm_timeout)
+
+    def run(value: Any, config: RunnableConfig) -> Iterator[Answer]:
         req = parse_input(value)
         question = library.check_question(req["question"])
-        passages, qvec = library.search_with_vector(question, req.get("k") or k, req.get("filters") or filters)
-        return answerer.answer(question, passages, qvec, library.term_weights())
+        searched, notes, failed = _standalone(question, history_pairs(req["history"]), generator,
+                                              settings.max_question_chars, config)
+        passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters)
+        if generator is None:
+            yield replace(answerer.answer(searched, passages, qvec), question=question, standalone_question=searched, notes=notes)
+        elif failed:
+            yield generator.extractive(question, searched, passages, qvec, notes)
+        else:
+            yield from generator.stream(question, searched, passages, qvec, notes, config)
 
     return RunnableLambda(run, name="rag_answer")
+
+
+def _standalone(question: str, history: list[tuple[str, str]], generator: Any, max_chars: int,
+                config: RunnableConfig) -> tuple[str, tuple[str, ...], bool]:
+    """What to search for: the follow-up made standalone (by the model if there is one), notes, model failed."""
+    from .condense import rule_based, user_questions
+
+    if not user_questions(history):
+        return question, (), False
+    notes: tuple[str, ...] = ()
+    if generator is not None:
+        from .llm import LLMError, failure_note
+
+        try:
+            return generator.condense(question, history, max_chars, config), (), False
+        except LLMError as exc:
+            notes = (failure_note(exc),)
+    rewritten = rule_based(question, history)
+    return (rewritten if len(rewritten) <= max_chars else question), notes, bool(notes)
 
 
 def build_retriever(library: Library | None = None, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:

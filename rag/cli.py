@@ -85,10 +85,16 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
 @click.option("--article", "article_ids", multiple=True, help="Only these article ids (repeatable).")
 @click.option("--since", help="Only articles published on or after YYYY-MM-DD.")
 @click.option("--until", help="Only articles published on or before YYYY-MM-DD.")
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), help="Quote sentences, or have a chat model write (RAG_ANSWER_MODE).")
+@click.option("--provider", type=click.Choice(["openai", "ollama"]), help="Chat model API for --mode llm (RAG_LLM_PROVIDER).")
+@click.option("--base-url", help="OpenAI-compatible or Ollama server URL (RAG_LLM_BASE_URL).")
+@click.option("--model", "llm_model", help="Chat model name (RAG_LLM_MODEL).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds to wait for the model (RAG_LLM_TIMEOUT).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @click.pass_obj
 def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple[str, ...], since: str | None,
-        until: str | None, as_json: bool) -> None:
+        until: str | None, mode: str | None, provider: str | None, base_url: str | None, llm_model: str | None,
+        timeout: float | None, as_json: bool) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .chain import build_chain
     from .loaders import normalise_date
@@ -101,6 +107,9 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
     filters = Filters(tuple(article_ids), (), normalise_date(since) if since else None,
                       normalise_date(until) if until else None)
+    overrides = {"answer_mode": mode, "llm_provider": provider, "llm_base_url": base_url, "llm_model": llm_model,
+                 "llm_timeout": timeout}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     try:
         answer = build_chain(_library(settings), k=top_k, filters=filters).invoke(question)
     except RagError as exc:
@@ -111,6 +120,11 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     click.echo(answer.text)
+    unsupported = [s for s in answer.sentences if not s.supported]
+    if unsupported:
+        click.echo("\nNot supported by the cited passages:")
+        for s in unsupported:
+            click.echo(f"  ✗ {s.text} ({s.reason})")
     for note in answer.notes:
         click.echo(f"note: {note}", err=True)
     for c in answer.citations:

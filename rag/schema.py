@@ -64,6 +64,23 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCheck:
+    """How one sentence of a generated answer fared against the passages it cites.
+
+    ``start``/``end`` index ``Answer.text``; ``cited`` holds citation numbers; ``score`` mixes word
+    overlap and embedding similarity (0..1); ``reason`` says why a sentence is not supported.
+    """
+
+    text: str
+    cited: tuple[int, ...]
+    supported: bool
+    score: float
+    start: int = 0
+    end: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Answer:
     """The chain's result: answer text with ``[n]`` markers and the citations they point to."""
 
@@ -74,6 +91,7 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     notes: tuple[str, ...] = ()
     standalone_question: str | None = None
+    sentences: tuple[SentenceCheck, ...] = ()  # generated answers only: the citation check of each sentence
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
