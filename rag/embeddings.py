@@ -56,6 +56,7 @@ class Embedder(Embeddings):
         self._fast.no_padding()
         self.max_tokens = int(self.model.max_seq_length or 256)
         self._lock = threading.Lock()
+        self._queries: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if not texts:
@@ -74,7 +75,20 @@ class Embedder(Embeddings):
         return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+        return self.query_vector(text).tolist()
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """One text's vector, remembered: a question is often searched twice (rerun, eval, retriever + chain)."""
+        with self._lock:
+            hit = self._queries.get(text)
+        if hit is not None:
+            return hit
+        vec = self.encode([text])[0]
+        with self._lock:
+            self._queries[text] = vec
+            if len(self._queries) > 2048:
+                self._queries.pop(next(iter(self._queries)))
+        return vec
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""

@@ -170,7 +170,7 @@ class Library:
         s = self.settings
         k = k or s.top_k
         filters = filters or Filters()
-        qvec = self.embedder.encode([query])[0]
+        qvec = self.embedder.query_vector(query)
         fetch = max(s.fetch_k, k)
         dense_ids, dense_sims = self.store.dense(qvec, fetch, filters.chroma_where())
         lex = self.lexical.get()
