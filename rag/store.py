@@ -184,6 +184,28 @@ class Store:
         self._bump()
         return present
 
+    def delete_orphans(self) -> int:
+        """Delete chunks no committed record accounts for (left by an interrupted ingest); returns how many.
+
+        Such chunks are already hidden from queries; this reclaims them. Only safe while no other
+        writer is between its chunk upsert and its record write (the writer lock guarantees that locally).
+        """
+        committed = {}
+        for offset in range(0, self.records.count(), _PAGE):
+            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            committed.update({i: version_of(m.get("content_hash", "")) for i, m in zip(got["ids"], got["metadatas"])})
+        orphans: list[str] = []
+        for offset in range(0, self.chunks.count(), _PAGE):
+            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            orphans.extend(cid for cid, m in zip(got["ids"], got["metadatas"])
+                           if committed.get(m.get("article_id")) != m.get("version"))
+        for i in range(0, len(orphans), self._batch):
+            self.chunks.delete(ids=orphans[i:i + self._batch])
+        if orphans:
+            log.info("deleted %d chunks left by an interrupted ingest", len(orphans))
+            self._bump()
+        return len(orphans)
+
     def drop(self) -> None:
         """Delete both collections (for a rebuild with new settings)."""
         for name in (self.settings.collection, f"{self.settings.collection}-articles"):
