@@ -88,6 +88,7 @@ def writer(method):
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
         with write_lock(self.settings):
+            self.store.revision()  # catch up with writes made by others before writing
             return method(self, *args, **kwargs)
 
     return locked

@@ -93,6 +93,11 @@ class Store:
         if check:
             self._check_identity()
         self._batch = min(int(self.client.get_max_batch_size()), 2000)
+        self._seen = str((self.chunks.metadata or {}).get("revision", ""))
+
+    def _open_collections(self) -> None:
+        self.chunks = self.client.get_collection(self.settings.collection, embedding_function=None)
+        self.records = self.client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
 
     @property
     def where(self) -> str:
@@ -111,13 +116,32 @@ class Store:
     # -- revision: a cheap change stamp for caches in this and other processes
 
     def revision(self) -> str:
-        if self.settings.chroma_url:  # another process may have written: ask the server
-            col = self.client.get_collection(self.settings.collection, embedding_function=None)
-            return str((col.metadata or {}).get("revision", ""))
-        return str((self.chunks.metadata or {}).get("revision", ""))
+        """The current stamp, read afresh (another process may have written); catches up with such writes."""
+        col = self.client.get_collection(self.settings.collection, embedding_function=None)
+        revision = str((col.metadata or {}).get("revision", ""))
+        if revision != self._seen and not self.settings.chroma_url:
+            self._reopen()
+            self._seen = revision
+        return revision
+
+    def _reopen(self) -> None:
+        """A fresh local client: Chroma caches the vector index per process and never sees other processes' writes.
+
+        Without this, a process that opened the store before another one ingested searches a stale index
+        (or fails with "Nothing found on disk" if the store was empty), and its own next write could
+        persist that stale index over the newer one.
+        """
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(self.settings.store_path), None)  # others keep theirs
+        log.info("the store at %s was changed by another process: reopening it", self.where)
+        self.client = make_client(self.settings)
+        self._open_collections()
 
     def _bump(self) -> None:
-        self.chunks.modify(metadata={**self._identity, "revision": uuid.uuid4().hex})
+        revision = uuid.uuid4().hex
+        self.chunks.modify(metadata={**self._identity, "revision": revision})
+        self._seen = revision
 
     # -- writes
 
@@ -255,6 +279,7 @@ class Store:
 
     def dense(self, embedding: np.ndarray, k: int, where: dict | None) -> tuple[list[str], list[float]]:
         """Nearest chunk ids and cosine similarities."""
+        self.revision()  # another process's writes must be visible to this query
         n = self.chunks.count()
         if n == 0:
             return [], []
