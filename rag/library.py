@@ -13,7 +13,7 @@ from .chunking import chunk_article
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import EmptyStoreError, InputError
-from .loaders import load_paths
+from .loaders import clean_text, load_paths
 from .locking import writer
 from .retrieval import Filters, LexicalCache, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
@@ -201,7 +201,7 @@ class Library:
         return out
 
     def check_question(self, question: str) -> str:
-        q = " ".join((question or "").split())
+        q = " ".join(clean_text(question or "").split())  # lone surrogates (non-UTF-8 argv) break the tokenizer
         if not q:
             raise InputError("The question is empty: type a question about the articles.")
         if len(q) > self.settings.max_question_chars:

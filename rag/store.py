@@ -70,12 +70,21 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
 
 
+def _fresh_client(settings: Settings):
+    """A client with its own view of a local store: Chroma would share one cached (possibly stale) per path."""
+    if not settings.chroma_url:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(settings.store_path), None)  # holders keep theirs
+    return make_client(settings)
+
+
 class Store:
     """Chunks and article records in Chroma, guarded against settings that do not match the store."""
 
     def __init__(self, settings: Settings, embedding_label: str, check: bool = True) -> None:
         self.settings = settings
-        self.client = make_client(settings)
+        self.client = _fresh_client(settings)
         self._identity = {
             "embedding_model": embedding_label,
             "chunk_tokens": settings.chunk_tokens,
@@ -131,11 +140,8 @@ class Store:
         (or fails with "Nothing found on disk" if the store was empty), and its own next write could
         persist that stale index over the newer one.
         """
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        SharedSystemClient._identifier_to_system.pop(str(self.settings.store_path), None)  # others keep theirs
         log.info("the store at %s was changed by another process: reopening it", self.where)
-        self.client = make_client(self.settings)
+        self.client = _fresh_client(self.settings)
         self._open_collections()
 
     def _bump(self) -> None:

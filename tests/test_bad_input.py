@@ -318,6 +318,11 @@ def test_json_output_is_valid_whatever_the_article_holds(tmp_path):
     # one JSON document per command, nothing else on stdout
     assert r.stdout.strip().startswith("{") and r.stdout.strip().endswith("}")
 
+    # a question whose bytes were not UTF-8 (Python keeps them as lone surrogates in argv)
+    r = run("ask", "--json", os.fsdecode(b"Where was the fox seen caf\xe9?"))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["question"] == "Where was the fox seen caf?"
+
 
 def test_question_and_k_limits(tmp_path, monkeypatch):
     run("ingest", str(ROOT / "seeds"))

@@ -137,6 +137,8 @@ def test_queries_during_an_ingest_in_another_process(tmp_path, library, embedder
             versions.add(f"{aid}:{version}")
         return versions
 
+    print(json.dumps({"queries_in_threads": len(results), "queries_in_second_process": len(remote),
+                      "errors": len(errors), "ingest": ingest.stdout.strip()}))
     seen_local = [check(rows) for _, rows in results]
     seen_remote = [check(r["passages"]) for r in remote if "passages" in r]
     new = {f"{aid}:{v}" for aid, vs in texts.items() for v in vs if len(vs) == 2 and v == version_of(
