@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Settings, build_chain
+from rag import Filters, Settings, build_chain
 from rag.locking import StoreBusyError, write_lock
 from rag.store import version_of
 
@@ -106,7 +106,14 @@ def test_queries_during_an_ingest_in_another_process(tmp_path, library, embedder
     ingest = subprocess.run(rag_cmd("ingest", str(folder)), env=rag_env(store), cwd=ROOT, capture_output=True,
                             text=True, timeout=900)
     finished = time.time()
-    time.sleep(3)  # readers must then see the new state
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # let every reader ask each question again after the ingest
+        late_here = sum(1 for t, _ in list(results) if t > finished + 1)
+        late_there = sum(1 for line in reader_out.read_text().splitlines()[1:]
+                         if line.startswith("{") and json.loads(line)["t"] > finished + 1)
+        if late_here >= 3 * len(QUESTIONS) and late_there >= 2 * len(QUESTIONS):
+            break
+        time.sleep(0.5)
     done.set()
     for t in threads:
         t.join()
@@ -149,6 +156,10 @@ def test_queries_during_an_ingest_in_another_process(tmp_path, library, embedder
     assert late_remote & new, "the second process never saw the new versions"
     old = {f"{aid}:{v}" for aid, vs in texts.items() for v in vs if len(vs) == 2} - new
     assert not (late_local | late_remote) & old, "old versions still served after the ingest finished"
+    for aid, versions in texts.items():  # and this process's long-lived library finds each new version
+        if len(versions) == 2:
+            (p, *_) = library.search("revised story correction issued later", k=3, filters=Filters(article_ids=(aid,)))
+            assert f"{aid}:{p.chunk_id.rsplit(':', 2)[1]}" in new
 
 
 def test_two_ingest_processes_serialise(tmp_path):
@@ -157,7 +168,7 @@ def test_two_ingest_processes_serialise(tmp_path):
     procs = [subprocess.Popen(rag_cmd("ingest", "--json", str(folder)), env=rag_env(store), cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=900) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+    assert all(p.returncode == 0 for p in procs), [err[-3000:] for _, err in outs]
     reports = sorted((json.loads(out) for out, _ in outs), key=lambda r: len(r["added"]))
     assert [len(r["added"]) for r in reports] == [0, 25] and len(reports[0]["unchanged"]) == 25
     waited = [err for _, err in outs if "Another ingest" in err]
