@@ -92,3 +92,18 @@ def writer(method):
             return method(self, *args, **kwargs)
 
     return locked
+
+
+@contextmanager
+def open_lock(settings: Settings) -> Iterator[None]:
+    """Serialise opening a local store (held for milliseconds): Chroma's first-time set-up races between processes."""
+    if settings.chroma_url:
+        yield
+        return
+    settings.store_path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(settings.store_path) / "open.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

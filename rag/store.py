@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import NotFoundError, StoreMismatchError
+from .locking import open_lock
 from .schema import Article, ArticleInfo, Chunk
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def _fresh_client(settings: Settings):
         from chromadb.api.shared_system_client import SharedSystemClient
 
         SharedSystemClient._identifier_to_system.pop(str(settings.store_path), None)  # holders keep theirs
-    return make_client(settings)
+    with open_lock(settings):  # Chroma's first-time set-up of a new store races between processes
+        return make_client(settings)
 
 
 class Store:

@@ -226,3 +226,24 @@ def test_a_busy_store_says_who_holds_it(tmp_path):
     assert f"Another ingest (process {os.getpid()}) is still writing to {settings.store_path} after 0.3 s" in str(exc)
     with write_lock(settings, timeout=0.3):  # released: free again
         pass
+
+
+OPEN_AT = """
+import sys, time
+from rag import Settings
+from rag.store import Store
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+Store(Settings(store_path=sys.argv[1]), "all-MiniLM-L6-v2")
+"""
+
+
+def test_a_new_store_opened_by_several_processes_at_once(tmp_path):
+    """Chroma's first-time set-up of a store races ("table collections already exists") unless serialised."""
+    store = tmp_path / "store"
+    start = time.time() + 20  # after every process has imported chromadb
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(store), str(start)], env=rag_env(store), cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for _ in range(5)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e[-500:] for e in errs]
