@@ -59,7 +59,10 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
     """Index the articles in PATHS (files or folders): new ones are added, changed ones replaced."""
     try:
         if rebuild:
-            _library(settings, check=False).store.drop()
+            from .locking import write_lock
+
+            with write_lock(settings):
+                _library(settings, check=False).store.drop()
         lib = _library(settings)
         report = lib.ingest(paths, prune=prune, show_progress=not as_json and sys.stderr.isatty())
     except RagError as exc:

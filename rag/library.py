@@ -14,7 +14,8 @@ from .chunking import chunk_article
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import EmptyStoreError, InputError
-from .loaders import load_paths
+from .loaders import clean_text, load_paths
+from .locking import writer
 from .retrieval import Filters, LexicalCache, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .store import Store
@@ -48,6 +49,7 @@ class Library:
     def embed_chunks(self, article: Article, chunks: list[Chunk]) -> np.ndarray:
         return self.embedder.encode([embed_text(article.title, c.text) for c in chunks])
 
+    @writer
     def ingest(self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False,
                on_progress: ProgressCallback | None = None, batch_articles: int = 64) -> IngestReport:
         """Sync the store with the files under ``paths``: add new, replace changed, skip unchanged.
@@ -70,9 +72,12 @@ class Library:
         self._sync(loaded, report, show_progress, on_progress, batch_articles)
         if prune:
             report.removed = self._prune(paths, loaded)
+        if (prune or not self.settings.chroma_url) and self.store.delete_orphans():  # interrupted runs' leftovers
+            self.lexical.invalidate()
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 
+    @writer
     def ingest_articles(self, articles: Iterable[Article], show_progress: bool = False,
                         on_progress: ProgressCallback | None = None) -> IngestReport:
         """Sync already-loaded articles (e.g. from your own loader)."""
@@ -142,6 +147,7 @@ class Library:
             self.lexical.invalidate()
         return gone
 
+    @writer
     def remove(self, article_ids: Iterable[str]) -> list[str]:
         removed = self.store.remove(list(article_ids))
         self.lexical.invalidate()
@@ -168,7 +174,9 @@ class Library:
         if self.store.count_chunks() == 0:
             raise EmptyStoreError(f"No articles are indexed in {self.store.where} yet. Add some with 'python -m rag ingest PATH'.")
         s = self.settings
-        k = k or s.top_k
+        k = s.top_k if k is None else k
+        if not 1 <= k <= 50:
+            raise InputError(f"k={k}: ask for between 1 and 50 passages.")
         filters = filters or Filters()
         qvec = self.embedder.query_vector(query)
         fetch = max(s.fetch_k, k)
@@ -208,7 +216,7 @@ class Library:
         return out
 
     def check_question(self, question: str) -> str:
-        q = " ".join((question or "").split())
+        q = " ".join(clean_text(question or "").split())  # lone surrogates (non-UTF-8 argv) break the tokenizer
         if not q:
             raise InputError("The question is empty: type a question about the articles.")
         if len(q) > self.settings.max_question_chars:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from .errors import InputError
 from .schema import Article, FileProblem
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,29 @@ class Loaded:
     article: Article | None = None
     problem: FileProblem | None = None
     warning: FileProblem | None = None
+
+
+def safe_upload_name(original_name: str) -> str:
+    """A file name that is safe to create in the uploads folder, for a name a browser sent.
+
+    Only the last component is used (no ``../``, no absolute path, ``\\`` counts as a separator), control
+    and other unusual characters are replaced, the name never starts with a dot (hidden files are not
+    indexed), and a short hash of the original keeps two names that clean up alike apart. The same
+    original always gives the same name, so uploading a file again replaces it. Raises ``InputError``
+    for an extension that cannot be indexed.
+    """
+    original = str(original_name or "")
+    base = re.split(r"[/\\]", original)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    ext = "." + ext.lower()
+    if ext not in SUPPORTED:
+        kinds = " ".join(sorted(SUPPORTED))
+        raise InputError(f"{clean_text(base)[:80]!r}: unsupported file type; upload one of {kinds}")
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:60] or "upload"
+    digest = hashlib.sha1(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug}-{digest}{ext}"
 
 
 def content_hash(title: str, text: str) -> str:
@@ -57,10 +83,20 @@ def normalise_date(value: object) -> str | None:
         return None
 
 
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Drop what cannot be stored or printed as UTF-8: NUL characters and lone surrogates (e.g. from JSON ``\\ud800``)."""
+    return _UNSTORABLE.sub("", text)
+
+
 def _make(path: Path, article_id: str, title: str, text: str, source: str, published: object = None,
           author: str | None = None) -> Article:
-    title = " ".join(title.split())[:500]
-    text = text.strip()
+    title = " ".join(clean_text(title).split())[:500]
+    text = clean_text(text).strip()
+    article_id, source = clean_text(article_id), clean_text(source)
+    author = clean_text(str(author))[:200] if author else None
     return Article(
         id=article_id,
         title=title or "Untitled",
@@ -75,6 +111,12 @@ def _make(path: Path, article_id: str, title: str, text: str, source: str, publi
 
 def decode(data: bytes) -> tuple[str, str | None]:
     """Bytes to text; returns (text, warning). Raises ValueError for binary data."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                return data[2:].decode(codec), f"decoded as {codec.upper()} (byte order mark)"
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"starts with a {codec.upper()} byte order mark but is not valid {codec.upper()}") from exc
     if b"\x00" in data[:8192]:
         raise ValueError("binary file (contains NUL bytes), not text")
     try:
@@ -203,43 +245,85 @@ def _pdf_date(value: str) -> str | None:
     return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
 
 
+def display_path(path: Path | str) -> str:
+    """The path as printable text: bytes that are not UTF-8 (kept by Python as surrogates) become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", errors="replace")
+
+
+def _check_file(path: Path, max_bytes: int | None) -> str | None:
+    """Why ``path`` cannot be read as an article file, or None if it can."""
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return "file name is not valid UTF-8: rename the file"
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if path.is_symlink():
+            return "broken symbolic link"
+        return f"cannot read: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else \
+            "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket or special file"
+        return f"not a regular file ({kind})"
+    if st.st_size == 0:
+        return "empty file"
+    if max_bytes is not None and st.st_size > max_bytes:
+        return (f"file is {st.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+                "(set RAG_MAX_FILE_MB to raise it)")
+    return None
+
+
+def _read_bounded(path: Path, max_bytes: int | None) -> bytes:
+    """Read at most ``max_bytes`` (+1 to notice a file that grew after it was checked)."""
+    with path.open("rb") as f:
+        data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ValueError(f"file grew over the {max_bytes / 1e6:.1f} MB limit while being read")
+    return data
+
+
 def load_file(path: Path, max_bytes: int | None = None) -> Iterator[Loaded]:
-    """Load one file; never raises for bad content, yields problems instead."""
+    """Load one file; never raises for bad content, yields problems instead.
+
+    Only regular files are opened (a FIFO named ``x.txt`` would block a read forever), and never
+    more than ``max_bytes`` of one, so memory stays bounded whatever the folder holds.
+    """
+    shown = display_path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        yield Loaded(problem=FileProblem(str(path), f"unsupported file type '{suffix or path.name}'"))
+        yield Loaded(problem=FileProblem(shown, f"unsupported file type '{suffix or path.name}'"))
+        return
+    reason = _check_file(path, max_bytes)
+    if reason:
+        yield Loaded(problem=FileProblem(shown, reason))
         return
     try:
-        size = path.stat().st_size
-        if size == 0:
-            yield Loaded(problem=FileProblem(str(path), "empty file"))
-            return
-        if max_bytes is not None and size > max_bytes:
-            yield Loaded(problem=FileProblem(
-                str(path), f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (set RAG_MAX_FILE_MB to raise it)"))
-            return
         if suffix == ".pdf":
             yield Loaded(article=_load_pdf(path))
             return
-        raw_bytes = path.read_bytes()
+        raw_bytes = _read_bounded(path, max_bytes)
     except PermissionError:
-        yield Loaded(problem=FileProblem(str(path), "permission denied"))
+        yield Loaded(problem=FileProblem(shown, "permission denied"))
         return
     except ValueError as exc:
-        yield Loaded(problem=FileProblem(str(path), str(exc)))
+        yield Loaded(problem=FileProblem(shown, str(exc)))
         return
     except OSError as exc:
-        yield Loaded(problem=FileProblem(str(path), f"cannot read: {exc.strerror or exc}"))
+        yield Loaded(problem=FileProblem(shown, f"cannot read: {exc.strerror or exc}"))
         return
     try:
         raw, warning = decode(raw_bytes)
     except ValueError as exc:
-        yield Loaded(problem=FileProblem(str(path), str(exc)))
+        yield Loaded(problem=FileProblem(shown, str(exc)))
         return
+    del raw_bytes
     if not raw.strip():
-        yield Loaded(problem=FileProblem(str(path), "file holds only white space"))
+        yield Loaded(problem=FileProblem(shown, "file holds only white space"))
         return
-    warn = FileProblem(str(path), warning) if warning else None
+    warn = FileProblem(shown, warning) if warning else None
     try:
         if suffix in (".json", ".jsonl"):
             yield from _load_records(path, raw)
@@ -248,37 +332,34 @@ def load_file(path: Path, max_bytes: int | None = None) -> Iterator[Loaded]:
             return
         article = _load_html(path, raw) if suffix in (".html", ".htm") else _load_text(path, raw)
     except ValueError as exc:
-        yield Loaded(problem=FileProblem(str(path), str(exc)))
+        yield Loaded(problem=FileProblem(shown, str(exc)))
         return
-    except Exception as exc:  # a parser failing on hostile input must not stop the run
-        log.debug("loader failed on %s", path, exc_info=True)
-        yield Loaded(problem=FileProblem(str(path), f"could not parse: {type(exc).__name__}: {exc}"))
+    except Exception as exc:  # a parser failing on hostile input (e.g. RecursionError) must not stop the run
+        log.debug("loader failed on %s", shown, exc_info=True)
+        yield Loaded(problem=FileProblem(shown, f"could not parse: {type(exc).__name__}: {str(exc)[:200]}"))
         return
     yield Loaded(article=article, warning=warn)
 
 
 def iter_files(paths: Iterable[Path | str]) -> Iterator[Path | FileProblem]:
-    """Files below the given paths, sorted, hidden ones skipped; symlinked folders are not followed."""
+    """Files below the given paths, sorted, hidden ones skipped; symlinked folders are reported, not followed."""
     for p in map(Path, paths):
-        if not p.exists():
-            yield FileProblem(str(p), "no such file or folder")
-        elif p.is_file():
-            yield p
-        elif p.is_dir():
+        if p.is_dir():
             problems: list[FileProblem] = []
             found: list[Path] = []
             for root, dirs, files in os.walk(p, onerror=lambda err, out=problems: out.append(
-                    FileProblem(str(err.filename), f"cannot read folder: {err.strerror}")), followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    FileProblem(display_path(err.filename), f"cannot read folder: {err.strerror}")), followlinks=False):
+                linked = [d for d in dirs if not d.startswith(".") and os.path.islink(os.path.join(root, d))]
+                problems.extend(FileProblem(display_path(os.path.join(root, d)), "symbolic link to a folder, not followed")
+                                for d in linked)
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
                 found.extend(Path(root) / f for f in files if not f.startswith("."))
             yield from problems
-            for f in sorted(found):
-                if f.is_symlink() and not f.exists():
-                    yield FileProblem(str(f), "broken symbolic link")
-                else:
-                    yield f
+            yield from sorted(found)
+        elif p.is_file() or p.is_symlink() or p.exists():
+            yield p  # load_file says why a special or broken one cannot be read
         else:
-            yield FileProblem(str(p), "not a regular file")
+            yield FileProblem(display_path(p), "no such file or folder")
 
 
 def load_paths(paths: Iterable[Path | str], max_bytes: int | None = None) -> Iterator[Loaded]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import NotFoundError, StoreMismatchError
+from .locking import open_lock
 from .schema import Article, ArticleInfo, Chunk
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,22 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
 
 
+def _fresh_client(settings: Settings):
+    """A client with its own view of a local store: Chroma would share one cached (possibly stale) per path."""
+    if not settings.chroma_url:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(settings.store_path), None)  # holders keep theirs
+    with open_lock(settings):  # Chroma's first-time set-up of a new store races between processes
+        return make_client(settings)
+
+
 class Store:
     """Chunks and article records in Chroma, guarded against settings that do not match the store."""
 
     def __init__(self, settings: Settings, embedding_label: str, check: bool = True) -> None:
         self.settings = settings
-        self.client = make_client(settings)
+        self.client = _fresh_client(settings)
         self._identity = {
             "embedding_model": embedding_label,
             "chunk_tokens": settings.chunk_tokens,
@@ -93,6 +104,11 @@ class Store:
         if check:
             self._check_identity()
         self._batch = min(int(self.client.get_max_batch_size()), 2000)
+        self._seen = str((self.chunks.metadata or {}).get("revision", ""))
+
+    def _open_collections(self) -> None:
+        self.chunks = self.client.get_collection(self.settings.collection, embedding_function=None)
+        self.records = self.client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
 
     @property
     def where(self) -> str:
@@ -111,13 +127,29 @@ class Store:
     # -- revision: a cheap change stamp for caches in this and other processes
 
     def revision(self) -> str:
-        if self.settings.chroma_url:  # another process may have written: ask the server
-            col = self.client.get_collection(self.settings.collection, embedding_function=None)
-            return str((col.metadata or {}).get("revision", ""))
-        return str((self.chunks.metadata or {}).get("revision", ""))
+        """The current stamp, read afresh (another process may have written); catches up with such writes."""
+        col = self.client.get_collection(self.settings.collection, embedding_function=None)
+        revision = str((col.metadata or {}).get("revision", ""))
+        if revision != self._seen and not self.settings.chroma_url:
+            self._reopen()
+            self._seen = revision
+        return revision
+
+    def _reopen(self) -> None:
+        """A fresh local client: Chroma caches the vector index per process and never sees other processes' writes.
+
+        Without this, a process that opened the store before another one ingested searches a stale index
+        (or fails with "Nothing found on disk" if the store was empty), and its own next write could
+        persist that stale index over the newer one.
+        """
+        log.info("the store at %s was changed by another process: reopening it", self.where)
+        self.client = _fresh_client(self.settings)
+        self._open_collections()
 
     def _bump(self) -> None:
-        self.chunks.modify(metadata={**self._identity, "revision": uuid.uuid4().hex})
+        revision = uuid.uuid4().hex
+        self.chunks.modify(metadata={**self._identity, "revision": revision})
+        self._seen = revision
 
     # -- writes
 
@@ -194,6 +226,28 @@ class Store:
         self._bump()
         return present
 
+    def delete_orphans(self) -> int:
+        """Delete chunks no committed record accounts for (left by an interrupted ingest); returns how many.
+
+        Such chunks are already hidden from queries; this reclaims them. Only safe while no other
+        writer is between its chunk upsert and its record write (the writer lock guarantees that locally).
+        """
+        committed = {}
+        for offset in range(0, self.records.count(), _PAGE):
+            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            committed.update({i: version_of(m.get("content_hash", "")) for i, m in zip(got["ids"], got["metadatas"])})
+        orphans: list[str] = []
+        for offset in range(0, self.chunks.count(), _PAGE):
+            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            orphans.extend(cid for cid, m in zip(got["ids"], got["metadatas"])
+                           if committed.get(m.get("article_id")) != m.get("version"))
+        for i in range(0, len(orphans), self._batch):
+            self.chunks.delete(ids=orphans[i:i + self._batch])
+        if orphans:
+            log.info("deleted %d chunks left by an interrupted ingest", len(orphans))
+            self._bump()
+        return len(orphans)
+
     def drop(self) -> None:
         """Delete both collections (for a rebuild with new settings)."""
         for name in (self.settings.collection, f"{self.settings.collection}-articles"):
@@ -247,6 +301,7 @@ class Store:
 
     def dense(self, embedding: np.ndarray, k: int, where: dict | None) -> tuple[list[str], list[float]]:
         """Nearest chunk ids and cosine similarities."""
+        self.revision()  # another process's writes must be visible to this query
         n = self.chunks.count()
         if n == 0:
             return [], []
