@@ -233,13 +233,21 @@ class Store:
 
     def dense(self, embedding: np.ndarray, k: int, where: dict | None) -> tuple[list[str], list[float]]:
         """Nearest chunk ids and cosine similarities."""
-        n = self.chunks.count()
-        if n == 0:
+        if k < 1:
             return [], []
-        res = self.chunks.query(query_embeddings=[embedding], n_results=min(k, n), where=where or None,
+        # no count() first: Chroma returns fewer than k when it holds fewer, and count() scans
+        res = self.chunks.query(query_embeddings=[embedding], n_results=k, where=where or None,
                                 include=["distances"])
         return list(res["ids"][0]), [1.0 - d for d in res["distances"][0]]
 
     def committed_versions(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The visible version of each article (its record), to hide chunks of half-written ingests."""
         return {k: version_of(v) for k, v in self.known_hashes(sorted(set(article_ids))).items()}
+
+    def all_committed_versions(self) -> dict[str, str]:
+        """The visible version of every article, a page of records at a time."""
+        out: dict[str, str] = {}
+        for offset in range(0, self.records.count(), _PAGE):
+            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            out.update({rid: version_of(m.get("content_hash", "")) for rid, m in zip(got["ids"], got["metadatas"])})
+        return out
