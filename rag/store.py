@@ -152,8 +152,7 @@ class Store:
         for i in range(0, len(ids), self._batch):
             self.chunks.upsert(ids=ids[i:i + self._batch], embeddings=np.asarray(vecs[i:i + self._batch]),
                                documents=docs[i:i + self._batch], metadatas=metas[i:i + self._batch])
-        for article, _, _ in items:
-            self._delete_stale_chunks(article.id, version_of(article.content_hash))
+        self._delete_stale_versions({a.id: version_of(a.content_hash) for a, _, _ in items})
         self.records.upsert(
             ids=[a.id for a, _, _ in items],
             embeddings=[[1.0]] * len(items),
@@ -165,6 +164,15 @@ class Store:
             }) for a, c, _ in items],
         )
         self._bump()
+
+    def _delete_stale_versions(self, keep: dict[str, str]) -> None:
+        """Delete chunks of these articles whose version is not the one to keep: one read, one delete per page."""
+        ids = list(keep)
+        for i in range(0, len(ids), 500):
+            got = self.chunks.get(where={"article_id": {"$in": ids[i:i + 500]}}, include=["metadatas"])
+            stale = [cid for cid, m in zip(got["ids"], got["metadatas"]) if keep.get(m.get("article_id")) != m.get("version")]
+            for j in range(0, len(stale), self._batch):
+                self.chunks.delete(ids=stale[j:j + self._batch])
 
     def _delete_stale_chunks(self, article_id: str, keep_version: str | None) -> None:
         where: dict = {"article_id": article_id}
