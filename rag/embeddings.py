@@ -12,6 +12,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets the offline environment before transformers is imported)
+from .errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,13 @@ class Embedder(Embeddings):
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise on every start
 
         path = model_name(name)
-        kwargs = {"backend": backend} if backend != "torch" else {}
+        if backend != "torch":
+            # Measured and left out: sentence-transformers' ONNX backend needs optimum-onnx, which
+            # requires transformers < 4.58; a local ONNX Runtime export was not faster here (README).
+            raise InputError(f"Embedding backend {backend!r} is not available in this build; "
+                             "set RAG_EMBEDDING_BACKEND=torch (the default).")
         log.info("loading embedding model %s (%s)", path, backend)
-        self.model = SentenceTransformer(path, device="cpu", local_files_only=True, **kwargs)
+        self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self.label = model_label(name)
         self.batch_size = batch_size
         self.tokenizer = self.model.tokenizer

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,13 +18,14 @@ from .embeddings import Embedder, get_embedder
 from .errors import EmptyStoreError, InputError
 from .loaders import clean_text, load_paths
 from .locking import writer
-from .retrieval import Filters, LexicalCache, rrf
+from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
+_AHEAD = 2  # batches chunked ahead of the model: enough to hide chunking, bounded memory
 
 
 class Library:
@@ -108,26 +111,60 @@ class Library:
             todo.remove(a)
         bar = _progress_bar(len(todo), show_progress)
         done = 0
-        for batch in _batches(todo, batch_articles):
-            chunked = [(a, self.chunk(a)) for a in batch]
-            texts = [embed_text(a.title, c.text) for a, cs in chunked for c in cs]
-            vectors = self.embedder.encode(texts)
-            items, pos = [], 0
-            for a, cs in chunked:
-                items.append((a, cs, vectors[pos:pos + len(cs)]))
-                pos += len(cs)
-                (report.updated if a.id in known else report.added).append(a.id)
-            self.store.write(items)
-            report.chunks_embedded += len(texts)
-            done += len(batch)
+        try:
+            for items in self._pipeline(todo, batch_articles):
+                for a, _, _ in items:
+                    (report.updated if a.id in known else report.added).append(a.id)
+                report.chunks_embedded += sum(len(cs) for _, cs, _ in items)
+                done += len(items)
+                if bar is not None:
+                    bar.update(len(items))
+                if on_progress:
+                    on_progress(done, len(todo), items[-1][0].title)
+        finally:
             if bar is not None:
-                bar.update(len(batch))
-            if on_progress:
-                on_progress(done, len(todo), batch[-1].title)
-        if bar is not None:
-            bar.close()
-        if todo:
-            self.lexical.invalidate()
+                bar.close()
+            if todo:
+                self.lexical.invalidate()
+
+    def _pipeline(self, todo: list[Article], batch_articles: int) -> Iterator[list[tuple[Article, list[Chunk], np.ndarray]]]:
+        """Chunk, embed and write in overlapping stages; yields each batch once it is committed.
+
+        Chunking runs ahead in one thread (a bounded queue of ``_AHEAD`` batches) and the Chroma
+        write of batch n runs in another while batch n+1 is embedded, so the model is rarely idle.
+        """
+        if not todo:
+            return
+        batches = list(_batches(todo, batch_articles))
+        with ThreadPoolExecutor(1, thread_name_prefix="rag-chunk") as chunker, \
+                ThreadPoolExecutor(1, thread_name_prefix="rag-write") as writer:
+            ahead = deque(chunker.submit(self._chunk_batch, b) for b in batches[:_AHEAD])
+            queued = _AHEAD
+            pending: tuple[Future, list] | None = None
+            try:
+                while ahead:
+                    chunked = ahead.popleft().result()
+                    if queued < len(batches):
+                        ahead.append(chunker.submit(self._chunk_batch, batches[queued]))
+                        queued += 1
+                    vectors = self.embedder.encode([embed_text(a.title, c.text) for a, cs in chunked for c in cs])
+                    items, pos = [], 0
+                    for a, cs in chunked:
+                        items.append((a, cs, vectors[pos:pos + len(cs)]))
+                        pos += len(cs)
+                    if pending is not None:
+                        pending[0].result()
+                        yield pending[1]
+                    pending = (writer.submit(self.store.write, items), items)
+                if pending is not None:
+                    pending[0].result()
+                    yield pending[1]
+            finally:
+                for f in ahead:
+                    f.cancel()
+
+    def _chunk_batch(self, batch: list[Article]) -> list[tuple[Article, list[Chunk]]]:
+        return [(a, self.chunk(a)) for a in batch]
 
     def _prune(self, paths: list[Path], loaded: list[Article]) -> list[str]:
         """Articles from files under ``paths`` that are gone, or whose file no longer holds them.
@@ -171,7 +208,8 @@ class Library:
     def search_with_vector(self, query: str, k: int | None = None,
                            filters: Filters | None = None) -> tuple[list[Passage], np.ndarray]:
         query = self.check_question(query)
-        if self.store.count_chunks() == 0:
+        lex = self.lexical.get()  # one revision read; rebuilt only when the store changed
+        if not lex.ids:
             raise EmptyStoreError(f"No articles are indexed in {self.store.where} yet. Add some with 'python -m rag ingest PATH'.")
         s = self.settings
         k = s.top_k if k is None else k
@@ -179,9 +217,8 @@ class Library:
             raise InputError(f"k={k}: ask for between 1 and 50 passages.")
         filters = filters or Filters()
         qvec = self.embedder.query_vector(query)
-        fetch = max(s.fetch_k, k)
+        fetch = min(max(s.fetch_k, k), len(lex.ids))
         dense_ids, dense_sims = self.store.dense(qvec, fetch, filters.chroma_where())
-        lex = self.lexical.get()
         lex_ids, _ = lex.search(query, fetch, filters)
         fused = rrf([(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)])
         passages = self._visible(fused, k, lex)
@@ -195,19 +232,18 @@ class Library:
         """IDF of every term in the collection, for weighing question words by rarity."""
         return self.lexical.get().idf
 
-    def _visible(self, fused: list[tuple[str, float]], k: int, lex) -> list[Passage]:
-        """Top ``k`` fused chunks whose version is the committed one of their article."""
-        ids = [cid for cid, _ in fused[: k * 3]]
-        rows = lex.rows(ids) or self.store.get_chunks(ids)
-        by_id = {cid: (text, meta) for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas)}
-        committed = self.store.committed_versions(m.get("article_id", "") for _, m in by_id.values())
+    def _visible(self, fused: list[tuple[str, float]], k: int, lex: LexicalIndex) -> list[Passage]:
+        """Top ``k`` fused chunks that belong to a committed article version.
+
+        The lexical index holds exactly the committed chunks of the revision it was built at, so this
+        is a lookup in memory: a dense hit it does not know is a half-written (or newer) version.
+        """
         out: list[Passage] = []
-        for cid, score in fused[: k * 3]:
-            if cid not in by_id:
+        for cid, score in fused:
+            pos = lex.position.get(cid)
+            if pos is None:
                 continue
-            text, m = by_id[cid]
-            if committed.get(m.get("article_id")) != m.get("version"):
-                continue
+            text, m = lex.texts[pos], lex.metadatas[pos]
             out.append(Passage(chunk_id=cid, article_id=m["article_id"], title=m.get("title", ""),
                                source=m.get("source", ""), published=m.get("published"), text=text,
                                start=int(m.get("start", 0)), end=int(m.get("end", 0)), score=round(score, 6)))

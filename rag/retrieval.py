@@ -67,7 +67,7 @@ class Filters:
 
 @dataclass
 class LexicalIndex:
-    """BM25 over every chunk in Chroma, rebuilt from Chroma alone whenever the store's revision changes."""
+    """BM25 over every committed chunk in Chroma, rebuilt from Chroma alone whenever the store's revision changes."""
 
     revision: str
     ids: list[str] = field(default_factory=list)
@@ -86,10 +86,14 @@ class LexicalIndex:
 
         revision = store.revision()
         idx = cls(revision=revision)
+        committed = store.all_committed_versions()
         for rows in store.iter_chunks():
-            idx.ids.extend(rows.ids)
-            idx.texts.extend(rows.texts)
-            idx.metadatas.extend(rows.metadatas)
+            for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
+                # only committed versions: queries then need no per-hit lookup in the store
+                if committed.get(meta.get("article_id")) == meta.get("version"):
+                    idx.ids.append(cid)
+                    idx.texts.append(text)
+                    idx.metadatas.append(meta)
         idx.article_ids = np.array([m.get("article_id", "") for m in idx.metadatas], dtype=object)
         idx.sources = np.array([m.get("source", "") for m in idx.metadatas], dtype=object)
         idx.days = np.array([m.get("published_day", 0) for m in idx.metadatas], dtype=np.int64)

@@ -194,8 +194,7 @@ class Store:
         for i in range(0, len(ids), self._batch):
             self.chunks.upsert(ids=ids[i:i + self._batch], embeddings=np.asarray(vecs[i:i + self._batch]),
                                documents=docs[i:i + self._batch], metadatas=metas[i:i + self._batch])
-        for article, _, _ in items:
-            self._delete_stale_chunks(article.id, version_of(article.content_hash))
+        self._delete_stale_versions({a.id: version_of(a.content_hash) for a, _, _ in items})
         self.records.upsert(
             ids=[a.id for a, _, _ in items],
             embeddings=[[1.0]] * len(items),
@@ -207,6 +206,15 @@ class Store:
             }) for a, c, _ in items],
         )
         self._bump()
+
+    def _delete_stale_versions(self, keep: dict[str, str]) -> None:
+        """Delete chunks of these articles whose version is not the one to keep: one read, one delete per page."""
+        ids = list(keep)
+        for i in range(0, len(ids), 500):
+            got = self.chunks.get(where={"article_id": {"$in": ids[i:i + 500]}}, include=["metadatas"])
+            stale = [cid for cid, m in zip(got["ids"], got["metadatas"]) if keep.get(m.get("article_id")) != m.get("version")]
+            for j in range(0, len(stale), self._batch):
+                self.chunks.delete(ids=stale[j:j + self._batch])
 
     def _delete_stale_chunks(self, article_id: str, keep_version: str | None) -> None:
         where: dict = {"article_id": article_id}
@@ -301,14 +309,21 @@ class Store:
 
     def dense(self, embedding: np.ndarray, k: int, where: dict | None) -> tuple[list[str], list[float]]:
         """Nearest chunk ids and cosine similarities."""
-        self.revision()  # another process's writes must be visible to this query
-        n = self.chunks.count()
-        if n == 0:
+        if k < 1:
             return [], []
-        res = self.chunks.query(query_embeddings=[embedding], n_results=min(k, n), where=where or None,
+        # no count() first: Chroma returns fewer than k when it holds fewer, and count() scans
+        res = self.chunks.query(query_embeddings=[embedding], n_results=k, where=where or None,
                                 include=["distances"])
         return list(res["ids"][0]), [1.0 - d for d in res["distances"][0]]
 
     def committed_versions(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The visible version of each article (its record), to hide chunks of half-written ingests."""
         return {k: version_of(v) for k, v in self.known_hashes(sorted(set(article_ids))).items()}
+
+    def all_committed_versions(self) -> dict[str, str]:
+        """The visible version of every article, a page of records at a time."""
+        out: dict[str, str] = {}
+        for offset in range(0, self.records.count(), _PAGE):
+            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            out.update({rid: version_of(m.get("content_hash", "")) for rid, m in zip(got["ids"], got["metadatas"])})
+        return out

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .chroma_server import chroma_server  # noqa: F401  (a session-wide Chroma server for server-mode tests)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 

@@ -1,0 +1,59 @@
+"""The pipelined ingest (chunk ahead, embed, write behind): progress, failures mid-way, and what queries may see."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import cli
+from rag.store import version_of
+
+
+def test_progress_counts_every_article(library, articles_dir):
+    calls = []
+    report = library.ingest([articles_dir], on_progress=lambda done, total, title: calls.append((done, total, title)),
+                            batch_articles=1)
+    assert [c[:2] for c in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert {c[2] for c in calls} == {a.title for a in library.articles()}
+    assert report.chunks_embedded == library.store.count_chunks() == sum(a.chunks for a in library.articles())
+
+
+def test_a_failed_write_keeps_what_was_committed(library, articles_dir, monkeypatch):
+    real_write = library.store.write
+    writes = []
+
+    def flaky(items):
+        writes.append(items)
+        if len(writes) == 3:
+            raise OSError("disk full")
+        real_write(items)
+
+    monkeypatch.setattr(library.store, "write", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        library.ingest([articles_dir], batch_articles=1)
+    committed = {a.id for a in library.articles()}
+    assert len(committed) == 2 and committed == {items[0][0].id for items in writes[:2]}
+    assert all(p.article_id in committed for p in library.search("NATO troops Afghanistan profits medal", k=10))
+
+    monkeypatch.setattr(library.store, "write", real_write)
+    again = library.ingest([articles_dir])
+    assert len(again.unchanged) == 2 and len(again.added) == 2
+
+
+def test_uncommitted_chunks_stay_hidden(seeded, embedder):
+    """Chunks of a version whose article record was never written (an interrupted run) are never returned."""
+    info = seeded.articles()[0]
+    text = "Zanzibar quokkas elected a new harbour master on Tuesday."
+    seeded.store.chunks.upsert(
+        ids=[f"{info.id}:ffffffffffff:0"], embeddings=embedder.encode([text]), documents=[text],
+        metadatas=[{"article_id": info.id, "version": "ffffffffffff", "title": info.title, "source": info.source,
+                    "index": 0, "start": 0, "end": len(text)}])
+    seeded.store._bump()  # another write elsewhere: the lexical index is rebuilt
+    hits = seeded.search("Who did the Zanzibar quokkas elect as harbour master?", k=10)
+    assert hits and all(p.chunk_id.split(":")[1] == version_of(info.content_hash) for p in hits)
+    assert not any("quokka" in p.text for p in hits)
+
+
+def test_unavailable_embedding_backend_is_a_one_line_error(seeded):
+    r = CliRunner().invoke(cli, ["ask", "Who leads NATO?"], env={"RAG_EMBEDDING_BACKEND": "onnx"})
+    assert r.exit_code == 1 and "RAG_EMBEDDING_BACKEND=torch" in r.output and "Traceback" not in r.output
