@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .chroma_server import chroma_server  # noqa: F401  (a session-wide Chroma server for server-mode tests)
+from .servers import chroma_server  # noqa: F401  (a session-wide Chroma server for server-mode tests)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -17,6 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEEDS = ROOT / "seeds"
 BBC = SHARED / "corpus" / "bbc"
+# A made-up article no other test text mentions, for "upload it, then get an answer cited from it".
+GREENHOUSE = (
+    b"Lunar Greenhouse Harvests Its First Tomatoes\n\n"
+    b"The experimental greenhouse at the Shackleton research station harvested its first tomatoes on Tuesday. "
+    b"The project is led by the botanist Maria Okonkwo, who designed the hydroponic racks. "
+    b"Engineers said the plants grew under artificial light for ninety days.\n"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from .conftest import GREENHOUSE
+from .servers import free_port, stop, wait_until_ok
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +24,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 180_000
 NATO_Q = "Who is the Secretary General of NATO?"
-GREENHOUSE = (
-    b"Lunar Greenhouse Harvests Its First Tomatoes\n\n"
-    b"The experimental greenhouse at the Shackleton research station harvested its first tomatoes on Tuesday. "
-    b"The project is led by the botanist Maria Okonkwo, who designed the hydroponic racks. "
-    b"Engineers said the plants grew under artificial light for ninety days.\n"
-)
 HOSTILE = (
     b'Harbour council <b>approves</b> ferry terminal <img src=x onerror="window.__xss_title=1">\n\n'
     b'The harbour council voted seven to two to approve the new ferry terminal <img src=x onerror="window.__xss=1"> '
@@ -39,30 +33,10 @@ HOSTILE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not become healthy in {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RAG_STORE_PATH": str(tmp / "store"), "RAG_UPLOADS_PATH": str(tmp / "uploads"),
            "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
     for var in ("RAG_CHROMA_URL", "RAG_COLLECTION", "RAG_ANSWER_MODE", "RAG_SEEDS_PATH"):
@@ -75,7 +49,7 @@ def server(tmp_path_factory, request):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_until_ok(url + "/_stcore/health", proc, timeout=120)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         capman = request.config.pluginmanager.get_plugin("capturemanager")
         if capman is None:
@@ -85,11 +59,7 @@ def server(tmp_path_factory, request):
                 print(f"\nbrowser screenshots: {ARTIFACTS}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=20)
         log.close()
 
 

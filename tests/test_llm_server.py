@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from rag import Answer, Library, build_chain
 from tests.conftest import SEEDS
+from tests.servers import free_port, stop, wait_until_ok
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,36 +37,18 @@ def gguf(tmp_path_factory):
 
 
 def start_server(gguf, log_path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(log_path, "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "4096", "--chat_format", "gemma", "--verbose", "False"],
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"llama_cpp.server did not start in 120 s: {log_path.read_text(errors='replace')[-2000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    try:
+        wait_until_ok(f"{url}/models", proc, timeout=120)
+    except RuntimeError as exc:
+        stop(proc)
+        raise RuntimeError(f"llama_cpp.server: {exc}: {log_path.read_text(errors='replace')[-2000:]}") from None
+    return proc, url
 
 
 @pytest.fixture(scope="module")

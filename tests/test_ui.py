@@ -14,14 +14,10 @@ from ui import render
 from ui.export import conversation_markdown
 from ui.uploads import NAMES_FILE, ingest_uploads, original_names, safe_name
 
+from .conftest import GREENHOUSE
+
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
 NATO_Q = "Who is the Secretary General of NATO?"
-GREENHOUSE = (
-    b"Lunar Greenhouse Harvests Its First Tomatoes\n\n"
-    b"The experimental greenhouse at the Shackleton research station harvested its first tomatoes on Tuesday. "
-    b"The project is led by the botanist Maria Okonkwo, who designed the hydroponic racks. "
-    b"Engineers said the plants grew under artificial light for ninety days.\n"
-)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A real Chroma server for the tests (``chroma run``, shipped with chromadb), started once per session."""
+"""Real servers for the tests on loopback: free ports, waiting until they answer, stopping them; and Chroma's."""
 
 from __future__ import annotations
 
@@ -18,18 +18,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_heartbeat(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_until_ok(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200; fail early if the server process exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"chroma server exited with code {proc.returncode} before answering")
+            raise RuntimeError(f"server exited with code {proc.returncode} before {url} answered")
         try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"chroma server at {url} did not answer within {timeout:.0f} s")
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Terminate, then kill if it does not exit in time."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
@@ -43,7 +55,7 @@ def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]
     proc = subprocess.Popen([exe, "run", "--path", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        wait_for_heartbeat(url, proc)
+        wait_until_ok(f"{url}/api/v2/heartbeat", proc)
     except Exception:
         proc.kill()
         proc.wait()
@@ -57,9 +69,4 @@ def chroma_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("chroma-server")
     proc, url = start_server(root / "data", root / "server.log")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
