@@ -233,6 +233,12 @@ def _iso(d: date | None) -> str | None:
 def show_answer(answer: Answer, turn: int, names: dict[str, str]) -> None:
     prefix = f"t{turn}"
     st.html(render.answer_html(answer, prefix))
+    for note in answer.notes:  # e.g. the LLM failed and this is the extractive fallback, or markers were dropped
+        st.caption(f":material/info: {render.md_escape(note)}")
+    unsupported = [s for s in getattr(answer, "sentences", ()) if not s.supported]
+    if unsupported:
+        st.warning("Not supported by the cited passages:\n\n" + "\n\n".join(
+            f"✗ {render.md_escape(s.text)}" + (f" ({render.md_escape(s.reason)})" if s.reason else "") for s in unsupported))
     if answer.abstained:
         if answer.passages:
             with st.expander("Closest passages searched"):
