@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -125,6 +124,3 @@ def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 32) -
 def _cached_embedder(name: str, backend: str, batch_size: int) -> Embedder:
     return Embedder(name, backend, batch_size)
 
-
-def is_local_path(name: str) -> bool:
-    return bool(name) and Path(name).exists()

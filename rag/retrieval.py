@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from .schema import Passage
-from .store import ChunkRows, Store, day_number
+from .store import Store, day_number
 from .terms import idf_table, tokenize
 
 if TYPE_CHECKING:
@@ -114,13 +114,6 @@ class LexicalIndex:
                                  weight_mask=mask, n_threads=1)
         docs, scores = res.documents[0], res.scores[0]
         return [self.ids[int(d)] for d, s in zip(docs, scores) if s > 0], [float(s) for s in scores if s > 0]
-
-    def rows(self, ids: list[str]) -> ChunkRows | None:
-        """Texts and metadata for chunk ids from memory, or None if any is unknown here."""
-        pos = [self.position.get(i) for i in ids]
-        if any(p is None for p in pos):
-            return None
-        return ChunkRows(list(ids), [self.texts[p] for p in pos], [self.metadatas[p] for p in pos])
 
 
 class LexicalCache:

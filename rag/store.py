@@ -299,10 +299,6 @@ class Store:
             got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             yield ChunkRows(list(got["ids"]), list(got["documents"]), list(got["metadatas"]))
 
-    def get_chunks(self, ids: Sequence[str]) -> ChunkRows:
-        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return ChunkRows(list(got["ids"]), list(got["documents"]), list(got["metadatas"]))
-
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         got = self.chunks.get(ids=list(ids), include=["embeddings"])
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
@@ -315,10 +311,6 @@ class Store:
         res = self.chunks.query(query_embeddings=[embedding], n_results=k, where=where or None,
                                 include=["distances"])
         return list(res["ids"][0]), [1.0 - d for d in res["distances"][0]]
-
-    def committed_versions(self, article_ids: Iterable[str]) -> dict[str, str]:
-        """The visible version of each article (its record), to hide chunks of half-written ingests."""
-        return {k: version_of(v) for k, v in self.known_hashes(sorted(set(article_ids))).items()}
 
     def all_committed_versions(self) -> dict[str, str]:
         """The visible version of every article, a page of records at a time."""
