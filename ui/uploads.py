@@ -6,7 +6,6 @@ page only shows what it returns.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -15,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag import IngestReport, Library
+from rag.errors import InputError
 from rag.library import ProgressCallback
-from rag.loaders import SUPPORTED
+from rag.loaders import SUPPORTED, safe_upload_name
 
 NAMES_FILE = ".names.json"  # hidden, so ingesting the folder skips it
 
@@ -31,15 +31,15 @@ class FileResult:
 
 
 def safe_name(original: str) -> str | None:
-    """The stored file name: a digest of the uploaded name plus its extension, or None if the type is unsupported.
+    """The stored file name (``rag.loaders.safe_upload_name``), or None if the type is unsupported.
 
-    Nothing of the uploaded name but a known extension reaches the file system; the same name maps
-    to the same file, so uploading a changed version of a file updates its article.
+    Nothing of the uploaded path reaches the file system; the same name maps to the same file, so
+    uploading a changed version of a file updates its article.
     """
-    ext = Path(original.replace("\\", "/")).suffix.lower()
-    if ext not in SUPPORTED:
+    try:
+        return safe_upload_name(original)
+    except InputError:
         return None
-    return f"upload-{hashlib.sha256(original.encode('utf-8', 'replace')).hexdigest()[:24]}{ext}"
 
 
 def original_names(folder: Path) -> dict[str, str]:
