@@ -60,25 +60,22 @@ class ExtractiveAnswerer:
 
     def _sentences(self, passages: list[Passage]) -> list[tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]]:
         with self._lock:
-            missing = [p for p in passages if p.chunk_id not in self._cache]
+            found = {p.chunk_id: self._cache[p.chunk_id] for p in passages if p.chunk_id in self._cache}
+            for cid in found:
+                self._cache.move_to_end(cid)
+        missing = [p for p in passages if p.chunk_id not in found]
         if missing:
             spans = [[(s, e) for s, e in split_sentences(p.text) if len(_WORD.findall(p.text[s:e])) >= 3] for p in missing]
-            flat = [p.text[s:e] for p, sp in zip(missing, spans) for s, e in sp]
-            vecs = self.embedder.encode(flat)
+            vecs = self.embedder.encode([p.text[s:e] for p, sp in zip(missing, spans) for s, e in sp])
             pos = 0
-            with self._lock:
-                for p, sp in zip(missing, spans):
-                    self._cache[p.chunk_id] = (sp, vecs[pos:pos + len(sp)], [content_terms(p.text[s:e]) for s, e in sp])
-                    pos += len(sp)
+            for p, sp in zip(missing, spans):
+                found[p.chunk_id] = (sp, vecs[pos:pos + len(sp)], [content_terms(p.text[s:e]) for s, e in sp])
+                pos += len(sp)
+            with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
+                self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        with self._lock:
-            out = []
-            for p in passages:
-                entry = self._cache.get(p.chunk_id)
-                self._cache.move_to_end(p.chunk_id)
-                out.append(entry)
-            return out
+        return [found[p.chunk_id] for p in passages]
 
     def score_sentences(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
                         idf: dict[str, float] | None = None) -> list[_Sentence]:

@@ -108,7 +108,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         "set": folder.name,
         "questions": len(questions),
         "answerable": t.n,
-        "articles_indexed": report.to_dict()["added"].__len__() + len(report.unchanged) + len(report.updated),
+        "articles_indexed": len(report.added) + len(report.unchanged) + len(report.updated),
         "retrieval_hit@1": round(t.hit1 / t.n, 4) if t.n else None,
         "retrieval_hit@4": round(t.hit4 / t.n, 4) if t.n else None,
         "retrieval_hit@10": round(t.hit10 / t.n, 4) if t.n else None,

@@ -49,9 +49,6 @@ class Library:
         return chunk_article(article, self.embedder.count_tokens, self.embedder.split_long,
                              self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
 
-    def embed_chunks(self, article: Article, chunks: list[Chunk]) -> np.ndarray:
-        return self.embedder.encode([embed_text(article.title, c.text) for c in chunks])
-
     @writer
     def ingest(self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False,
                on_progress: ProgressCallback | None = None, batch_articles: int = 64) -> IngestReport:
@@ -106,9 +103,9 @@ class Library:
                 todo.append(a)
         # the same text under another name (a re-upload, a copied file) is reported, not indexed twice
         twins = self.store.ids_by_hash([a.content_hash for a in todo]) if todo else {}
-        for a in [a for a in todo if twins.get(a.content_hash, a.id) != a.id]:
-            report.skipped.append(FileProblem(a.origin or a.source, f"duplicate of indexed article {twins[a.content_hash]}"))
-            todo.remove(a)
+        report.skipped.extend(FileProblem(a.origin or a.source, f"duplicate of indexed article {twins[a.content_hash]}")
+                              for a in todo if twins.get(a.content_hash, a.id) != a.id)
+        todo = [a for a in todo if twins.get(a.content_hash, a.id) == a.id]
         bar = _progress_bar(len(todo), show_progress)
         done = 0
         try:
