@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -10,15 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import split_sentences
 from .embeddings import Embedder
 from .schema import Answer, Citation, Passage
+from .sentences import model_input, unpack
 from .terms import content_terms
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
-
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-
 
 @dataclass(frozen=True)
 class _Sentence:
@@ -41,7 +37,8 @@ class ExtractiveAnswerer:
                  abstain_missing_threshold: float = 0.40, rare_idf: float = 4.0,
                  overlap_weight: float = 0.8, rank_weight: float = 0.02, max_sentences: int = 3,
                  keep_ratio: float = 0.75, idf_power: float = 1.0,
-                 term_weights: Callable[[], dict[str, float]] | None = None) -> None:
+                 term_weights: Callable[[], dict[str, float]] | None = None,
+                 stored: Callable[[list[str]], dict[str, str]] | None = None) -> None:
         self.embedder = embedder
         self.max_words = max_words
         self.abstain_threshold = abstain_threshold
@@ -53,28 +50,40 @@ class ExtractiveAnswerer:
         self.keep_ratio = keep_ratio
         self.idf_power = idf_power
         self.term_weights = term_weights  # the collection's IDF table, looked up per answer (it changes on ingest)
+        self.stored = stored  # chunk ids -> sentence vectors packed at ingest (rag.sentences)
         # chunk id -> (sentence spans, their vectors, their terms): popular passages recur across questions
         self._cache: OrderedDict[str, tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]] = OrderedDict()
         self._cache_size = 4096
         self._lock = threading.Lock()
 
     def _sentences(self, passages: list[Passage]) -> list[tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]]:
+        """Each passage's sentence spans, vectors and terms: cached, else stored at ingest, else pooled now."""
         with self._lock:
             found = {p.chunk_id: self._cache[p.chunk_id] for p in passages if p.chunk_id in self._cache}
             for cid in found:
                 self._cache.move_to_end(cid)
-        missing = [p for p in passages if p.chunk_id not in found]
-        if missing:
-            spans = [[(s, e) for s, e in split_sentences(p.text) if len(_WORD.findall(p.text[s:e])) >= 3] for p in missing]
-            vecs = self.embedder.encode([p.text[s:e] for p, sp in zip(missing, spans) for s, e in sp])
-            pos = 0
-            for p, sp in zip(missing, spans):
-                found[p.chunk_id] = (sp, vecs[pos:pos + len(sp)], [content_terms(p.text[s:e]) for s, e in sp])
-                pos += len(sp)
-            with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
-                self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+        missing = list({p.chunk_id: p for p in passages if p.chunk_id not in found}.values())
+        if not missing:
+            return [found[p.chunk_id] for p in passages]
+        vectors: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        if self.stored is not None:
+            dim = self.embedder.dimension
+            for cid, blob in self.stored([p.chunk_id for p in missing]).items():
+                got = unpack(blob, dim)
+                if got is not None:
+                    vectors[cid] = got
+        unstored = [p for p in missing if p.chunk_id not in vectors]
+        if unstored:  # a store written before sentence vectors were kept, or a passage from elsewhere
+            inputs = [model_input(p.title, p.text) for p in unstored]
+            _, pooled = self.embedder.encode_with_spans([t for t, _, _ in inputs], [sp for _, sp, _ in inputs])
+            vectors.update((p.chunk_id, (spans, v)) for p, (_, _, spans), v in zip(unstored, inputs, pooled))
+        for p in missing:
+            spans, v = vectors[p.chunk_id]
+            found[p.chunk_id] = (spans, v, [content_terms(p.text[s:e]) for s, e in spans])
+        with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
+            self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return [found[p.chunk_id] for p in passages]
 
     def score_sentences(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,

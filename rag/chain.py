@@ -57,7 +57,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
     answerer = ExtractiveAnswerer(library.embedder, max_words=settings.answer_max_words,
                                   abstain_threshold=settings.abstain_threshold,
                                   abstain_missing_threshold=settings.abstain_missing_threshold,
-                                  term_weights=library.term_weights)
+                                  term_weights=library.term_weights, stored=library.store.sentence_blobs)
     generator = None
     if mode == "llm":
         from .citations import CitationChecker

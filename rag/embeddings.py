@@ -58,9 +58,11 @@ class Embedder(Embeddings):
         self._fast = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
         self._fast.no_truncation()
         self._fast.no_padding()
+        self._truncating = Tokenizer.from_str(self._fast.to_str())  # offsets of what the model actually reads
         self.max_tokens = int(self.model.max_seq_length or 256)
         self._lock = threading.Lock()
         self._queries: dict[str, np.ndarray] = {}
+        self._truncating.enable_truncation(self.max_tokens)
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if not texts:
@@ -70,6 +72,31 @@ class Embedder(Embeddings):
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=show_progress,
             ).astype(np.float32)
+
+    def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                          ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector (as :meth:`encode`) and, from the same forward pass, a unit vector per character span:
+        the mean of the span's token embeddings. A span the model did not read (truncated) gets the text's vector.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        with self._lock:
+            outs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
+        vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
+        pooled = []
+        for text, want, out, vec in zip(texts, spans, outs, vectors):
+            tokens = out["token_embeddings"][out["attention_mask"].bool()].float().numpy()  # without batch padding
+            offsets = np.array(self._truncating.encode(text).offsets, dtype=np.int64).reshape(-1, 2)
+            rows = np.empty((len(want), tokens.shape[1]), dtype=np.float32)
+            for i, (s, e) in enumerate(want):
+                inside = (offsets[:, 0] >= s) & (offsets[:, 1] <= e) & (offsets[:, 1] > offsets[:, 0])
+                if len(offsets) != len(tokens) or not inside.any():
+                    rows[i] = vec
+                    continue
+                v = tokens[inside].mean(axis=0)
+                rows[i] = v / (np.linalg.norm(v) or 1.0)
+            pooled.append(rows)
+        return vectors, pooled
 
     @property
     def dimension(self) -> int:

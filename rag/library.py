@@ -20,7 +20,8 @@ from .loaders import clean_text, load_paths
 from .locking import writer
 from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
-from .store import Store
+from .sentences import embed_text, model_input, pack  # noqa: F401  (embed_text: part of this module's API)
+from .store import Store, WriteItem
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,9 @@ class Library:
         done = 0
         try:
             for items in self._pipeline(todo, batch_articles):
-                for a, _, _ in items:
+                for a, *_ in items:
                     (report.updated if a.id in known else report.added).append(a.id)
-                report.chunks_embedded += sum(len(cs) for _, cs, _ in items)
+                report.chunks_embedded += sum(len(item.chunks) for item in items)
                 done += len(items)
                 if bar is not None:
                     bar.update(len(items))
@@ -124,7 +125,7 @@ class Library:
             if todo:
                 self.lexical.invalidate()
 
-    def _pipeline(self, todo: list[Article], batch_articles: int) -> Iterator[list[tuple[Article, list[Chunk], np.ndarray]]]:
+    def _pipeline(self, todo: list[Article], batch_articles: int) -> Iterator[list[WriteItem]]:
         """Chunk, embed and write in overlapping stages; yields each batch once it is committed.
 
         Chunking runs ahead in one thread (a bounded queue of ``_AHEAD`` batches) and the Chroma
@@ -144,10 +145,12 @@ class Library:
                     if queued < len(batches):
                         ahead.append(chunker.submit(self._chunk_batch, batches[queued]))
                         queued += 1
-                    vectors = self.embedder.encode([embed_text(a.title, c.text) for a, cs in chunked for c in cs])
+                    inputs = [model_input(a.title, c.text) for a, cs in chunked for c in cs]
+                    vectors, pooled = self.embedder.encode_with_spans([t for t, _, _ in inputs], [sp for _, sp, _ in inputs])
+                    blobs = [pack(spans, v) for (_, _, spans), v in zip(inputs, pooled)]
                     items, pos = [], 0
                     for a, cs in chunked:
-                        items.append((a, cs, vectors[pos:pos + len(cs)]))
+                        items.append(WriteItem(a, cs, vectors[pos:pos + len(cs)], blobs[pos:pos + len(cs)]))
                         pos += len(cs)
                     if pending is not None:
                         pending[0].result()
@@ -256,11 +259,6 @@ class Library:
             raise InputError(f"The question is {len(q)} characters long; the limit is {self.settings.max_question_chars} "
                              "(RAG_MAX_QUESTION_CHARS).")
         return q
-
-
-def embed_text(title: str, text: str) -> str:
-    """What is embedded for a chunk: its headline (short) then its text, so a chunk knows its topic."""
-    return f"{title[:150]}\n{text}" if title else text
 
 
 def _batches(items: list, n: int) -> Iterator[list]:

@@ -14,6 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from .schema import Passage
+from .sentences import META_KEY
 from .store import Store, day_number
 from .terms import idf_table, tokenize
 
@@ -91,6 +92,7 @@ class LexicalIndex:
             for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
                 # only committed versions: queries then need no per-hit lookup in the store
                 if committed.get(meta.get("article_id")) == meta.get("version"):
+                    meta.pop(META_KEY, None)  # sentence vectors are fetched for the few passages an answer reads
                     idx.ids.append(cid)
                     idx.texts.append(text)
                     idx.metadatas.append(meta)

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 import numpy as np
@@ -21,6 +22,7 @@ from .config import Settings
 from .errors import NotFoundError, StoreMismatchError
 from .locking import open_lock
 from .schema import Article, ArticleInfo, Chunk
+from .sentences import META_KEY
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,23 @@ def day_number(iso: str | None) -> int | None:
         return None
 
 
+def _owner(chunk_id: str) -> tuple[str, str]:
+    """(article id, version) from a chunk id ``{article_id}:{version}:{n}`` (article ids may hold colons)."""
+    parts = chunk_id.rsplit(":", 2)
+    return (parts[0], parts[1]) if len(parts) == 3 else (chunk_id, "")
+
+
 def _clean(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if v is not None}
+
+
+class WriteItem(NamedTuple):
+    """One article to store: its chunks, their vectors, and their packed sentence vectors (:mod:`rag.sentences`)."""
+
+    article: Article
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentences: Sequence[str | None] = ()
 
 
 @dataclass(frozen=True)
@@ -171,86 +188,80 @@ class Store:
                 out.setdefault(m.get("content_hash", ""), rid)
         return out
 
-    def write(self, items: Iterable[tuple[Article, list[Chunk], np.ndarray]]) -> None:
+    def write(self, items: Iterable[WriteItem | tuple]) -> None:
         """Store articles with their chunks; each article's record is written last (its commit point)."""
-        items = list(items)
+        items = [WriteItem(*item) for item in items]
         if not items:
             return
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         docs: list[str] = []
         metas: list[dict] = []
-        for article, chunks, emb in items:
+        for article, chunks, emb, sentences in items:
             base = _clean({
                 "article_id": article.id, "title": article.title, "source": article.source,
                 "published": article.published, "published_day": day_number(article.published),
                 "version": version_of(article.content_hash),
             })
-            for c, v in zip(chunks, emb):
+            blobs = list(sentences) or [None] * len(chunks)
+            for c, v, blob in zip(chunks, emb, blobs):
                 ids.append(c.id)
                 vecs.append(v)
                 docs.append(c.text)
-                metas.append({**base, "index": c.index, "start": c.start, "end": c.end})
+                metas.append(_clean({**base, "index": c.index, "start": c.start, "end": c.end, META_KEY: blob}))
         for i in range(0, len(ids), self._batch):
             self.chunks.upsert(ids=ids[i:i + self._batch], embeddings=np.asarray(vecs[i:i + self._batch]),
                                documents=docs[i:i + self._batch], metadatas=metas[i:i + self._batch])
-        self._delete_stale_versions({a.id: version_of(a.content_hash) for a, _, _ in items})
+        self._delete_stale_versions({item.article.id: version_of(item.article.content_hash) for item in items})
         self.records.upsert(
-            ids=[a.id for a, _, _ in items],
+            ids=[item.article.id for item in items],
             embeddings=[[1.0]] * len(items),
-            documents=[a.text for a, _, _ in items],
+            documents=[item.article.text for item in items],
             metadatas=[_clean({
                 "title": a.title, "source": a.source, "published": a.published,
                 "published_day": day_number(a.published), "author": a.author,
                 "content_hash": a.content_hash, "chunks": len(c), "origin": a.origin,
-            }) for a, c, _ in items],
+            }) for a, c, *_ in items],
         )
         self._bump()
 
     def _delete_stale_versions(self, keep: dict[str, str]) -> None:
-        """Delete chunks of these articles whose version is not the one to keep: one read, one delete per page."""
+        """Delete chunks of these articles whose version is not the one to keep: one id read, one delete per page."""
         ids = list(keep)
         for i in range(0, len(ids), 500):
-            got = self.chunks.get(where={"article_id": {"$in": ids[i:i + 500]}}, include=["metadatas"])
-            stale = [cid for cid, m in zip(got["ids"], got["metadatas"]) if keep.get(m.get("article_id")) != m.get("version")]
-            for j in range(0, len(stale), self._batch):
-                self.chunks.delete(ids=stale[j:j + self._batch])
+            got = self.chunks.get(where={"article_id": {"$in": ids[i:i + 500]}}, include=[])
+            self._delete_ids([cid for cid in got["ids"] if keep.get(_owner(cid)[0]) != _owner(cid)[1]])
 
-    def _delete_stale_chunks(self, article_id: str, keep_version: str | None) -> None:
-        where: dict = {"article_id": article_id}
-        if keep_version is not None:
-            where = {"$and": [where, {"version": {"$ne": keep_version}}]}
-        self.chunks.delete(where=where)
+    def _delete_ids(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), self._batch):
+            self.chunks.delete(ids=ids[i:i + self._batch])
 
     def remove(self, article_ids: Sequence[str]) -> list[str]:
-        """Remove articles: record first (hides the chunks at once), then the chunks."""
+        """Remove articles: records first (hides the chunks at once), then the chunks, a page at a time."""
         present = list(self.known_hashes(article_ids))
         missing = sorted(set(article_ids) - set(present))
         if missing:
             raise NotFoundError(f"No article with id {', '.join(missing)}. 'python -m rag articles' lists the ids.")
-        self.records.delete(ids=present)
-        for aid in present:
-            self._delete_stale_chunks(aid, None)
+        for i in range(0, len(present), self._batch):
+            self.records.delete(ids=present[i:i + self._batch])
+        for i in range(0, len(present), 500):
+            self.chunks.delete(where={"article_id": {"$in": present[i:i + 500]}})
         self._bump()
         return present
 
     def delete_orphans(self) -> int:
         """Delete chunks no committed record accounts for (left by an interrupted ingest); returns how many.
 
-        Such chunks are already hidden from queries; this reclaims them. Only safe while no other
+        Such chunks are already hidden from queries; this reclaims them. It reads ids only (they name
+        their article and version), so it stays cheap on a large store. Only safe while no other
         writer is between its chunk upsert and its record write (the writer lock guarantees that locally).
         """
-        committed = {}
-        for offset in range(0, self.records.count(), _PAGE):
-            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            committed.update({i: version_of(m.get("content_hash", "")) for i, m in zip(got["ids"], got["metadatas"])})
+        committed = self.all_committed_versions()
         orphans: list[str] = []
         for offset in range(0, self.chunks.count(), _PAGE):
-            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            orphans.extend(cid for cid, m in zip(got["ids"], got["metadatas"])
-                           if committed.get(m.get("article_id")) != m.get("version"))
-        for i in range(0, len(orphans), self._batch):
-            self.chunks.delete(ids=orphans[i:i + self._batch])
+            got = self.chunks.get(include=[], limit=_PAGE, offset=offset)
+            orphans.extend(cid for cid in got["ids"] if committed.get(_owner(cid)[0]) != _owner(cid)[1])
+        self._delete_ids(orphans)
         if orphans:
             log.info("deleted %d chunks left by an interrupted ingest", len(orphans))
             self._bump()
@@ -298,6 +309,11 @@ class Store:
         for offset in range(0, total, _PAGE):
             got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             yield ChunkRows(list(got["ids"]), list(got["documents"]), list(got["metadatas"]))
+
+    def sentence_blobs(self, ids: Sequence[str]) -> dict[str, str]:
+        """The packed sentence vectors of these chunks (chunks stored before they existed have none)."""
+        got = self.chunks.get(ids=list(ids), include=["metadatas"])
+        return {i: m[META_KEY] for i, m in zip(got["ids"], got["metadatas"]) if m and m.get(META_KEY)}
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         got = self.chunks.get(ids=list(ids), include=["embeddings"])

@@ -1,0 +1,83 @@
+"""Sentence vectors pooled at ingest: same pass as the chunk vector, stored with the chunk, read by the answerer."""
+
+import numpy as np
+
+from rag.answer import ExtractiveAnswerer
+from rag.chain import build_chain
+from rag.sentences import answer_spans, model_input, pack, unpack
+from rag.store import WriteItem
+
+QUESTION = "Who is the Secretary General of NATO?"
+
+
+def test_packing_keeps_spans_and_directions():
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(3, 384)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    spans, back = unpack(pack([(0, 10), (11, 40), (41, 90)], v), 384)
+    assert spans == [(0, 10), (11, 40), (41, 90)]
+    assert np.min(np.sum(back * v, axis=1)) > 0.999  # int8 loses almost nothing of the direction
+    none_spans, none_vecs = unpack(pack([], np.zeros((0, 384))), 384)
+    assert none_spans == [] and none_vecs.shape == (0, 384)
+    for broken in ("", "s1|0,5|not base64!", "s9|0,5|AAAA", "s1|0,5|" + "A" * 8):
+        assert unpack(broken, 384) is None
+
+
+def test_one_pass_gives_the_chunk_vector_and_sentence_vectors(embedder):
+    title = "Central bank"
+    text = "The central bank raised interest rates by a quarter point. The football club sacked its manager on Sunday."
+    model_text, shifted, spans = model_input(title, text)
+    assert [model_text[s:e] for s, e in shifted] == [text[s:e] for s, e in spans]
+    vectors, pooled = embedder.encode_with_spans([model_text], [shifted])
+    assert np.abs(vectors - embedder.encode([model_text])).max() < 1e-5  # identical to the plain encode
+    q = embedder.encode(["Who was fired as the team's coach?"])[0]
+    assert pooled[0].shape == (2, embedder.dimension)
+    assert pooled[0][1] @ q > pooled[0][0] @ q + 0.1  # each sentence keeps its own meaning
+
+
+def test_ingest_stores_sentence_vectors_with_each_chunk(seeded, embedder):
+    lex = seeded.lexical.get()
+    assert lex.ids and all("sentences" not in m for m in lex.metadatas)  # not held in memory by the BM25 index
+    blobs = seeded.store.sentence_blobs(lex.ids)
+    assert set(blobs) == set(lex.ids)
+    for cid in lex.ids:
+        text, title = lex.texts[lex.position[cid]], lex.metadatas[lex.position[cid]]["title"]
+        spans, vecs = unpack(blobs[cid], embedder.dimension)
+        assert spans == answer_spans(text)
+        model_text, shifted, _ = model_input(title, text)
+        _, pooled = embedder.encode_with_spans([model_text], [shifted])
+        assert np.min(np.sum(vecs * pooled[0], axis=1)) > 0.99
+
+
+class _NoModel:
+    """Fails the test if the answerer runs the model for sentences the store already has."""
+
+    def __init__(self, embedder):
+        self.dimension = embedder.dimension
+
+    def encode_with_spans(self, texts, spans):
+        raise AssertionError("the answerer encoded sentences that were stored at ingest")
+
+
+def test_answerer_reads_stored_vectors_instead_of_running_the_model(seeded, embedder):
+    passages, qvec = seeded.search_with_vector(QUESTION)
+    idf = seeded.term_weights()
+    stored = ExtractiveAnswerer(_NoModel(embedder), stored=seeded.store.sentence_blobs).answer(QUESTION, passages, qvec, idf)
+    pooled_now = ExtractiveAnswerer(embedder).answer(QUESTION, passages, qvec, idf)
+    assert "Stoltenberg" in stored.text
+    assert stored.text == pooled_now.text and stored.citations == pooled_now.citations
+
+
+def test_store_without_sentence_vectors_still_answers(library, embedder):
+    """Stores written before sentence vectors were kept: the answerer pools them at query time."""
+    from rag.loaders import load_paths
+
+    from .conftest import SEEDS
+
+    article = next(item.article for item in load_paths([SEEDS], 10_000_000) if item.article)
+    chunks = library.chunk(article)
+    inputs = [model_input(article.title, c.text)[0] for c in chunks]
+    library.store.write([WriteItem(article, chunks, embedder.encode(inputs))])
+    assert library.store.sentence_blobs([c.id for c in chunks]) == {}
+    answer = build_chain(library).invoke(QUESTION)
+    assert "Stoltenberg" in answer.text and answer.citations
