@@ -84,9 +84,10 @@ class Embedder(Embeddings):
             outs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
         vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
         pooled = []
-        for text, want, out, vec in zip(texts, spans, outs, vectors):
+        encodings = self._truncating.encode_batch(list(texts))
+        for enc, want, out, vec in zip(encodings, spans, outs, vectors):
             tokens = out["token_embeddings"][out["attention_mask"].bool()].float().numpy()  # without batch padding
-            offsets = np.array(self._truncating.encode(text).offsets, dtype=np.int64).reshape(-1, 2)
+            offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
             rows = np.empty((len(want), tokens.shape[1]), dtype=np.float32)
             for i, (s, e) in enumerate(want):
                 inside = (offsets[:, 0] >= s) & (offsets[:, 1] <= e) & (offsets[:, 1] > offsets[:, 0])
