@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,17 @@ import click
 
 from .config import Settings
 from .errors import RagError
+
+
+# Terminal control characters and bidirectional overrides: an article or file name could use them to
+# rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: object) -> str:
+    """``text`` safe to print to a terminal: control characters as ``\\x1b``-style escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        str(text))
 
 
 def _settings(**overrides) -> Settings:
@@ -71,9 +83,9 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     for p in report.skipped:
-        click.echo(f"skipped {p.path}: {p.reason}", err=True)
+        click.echo(f"skipped {shown(p.path)}: {shown(p.reason)}", err=True)
     for p in report.warnings:
-        click.echo(f"warning {p.path}: {p.reason}", err=True)
+        click.echo(f"warning {shown(p.path)}: {shown(p.reason)}", err=True)
     summary = (f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
                f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
                f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s")
@@ -122,19 +134,19 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         data.pop("passages", None)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(answer.text)
+    click.echo(shown(answer.text))
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo("\nNot supported by the cited passages:")
         for s in unsupported:
-            click.echo(f"  ✗ {s.text} ({s.reason})")
+            click.echo(f"  ✗ {shown(s.text)} ({shown(s.reason)})")
     for note in answer.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {shown(note)}", err=True)
     for c in answer.citations:
-        date = f", {c.published}" if c.published else ""
-        click.echo(f"\n[{c.number}] {c.title}{date} — {c.source}")
+        date = f", {shown(c.published)}" if c.published else ""
+        click.echo(f"\n[{c.number}] {shown(c.title)}{date} — {shown(c.source)}")
         for s, e in c.quotes:
-            click.echo(f"    “{c.passage[s:e]}”")
+            click.echo(f"    “{shown(c.passage[s:e])}”")
 
 
 @cli.command()
@@ -154,7 +166,7 @@ def articles(settings: Settings, as_json: bool) -> None:
     if not items:
         click.echo("No articles indexed yet. Add some with: python -m rag ingest PATH", err=True)
     for a in items:
-        click.echo(f"{a.id}\t{a.published or '-'}\t{a.chunks} chunks\t{a.title}")
+        click.echo(f"{shown(a.id)}\t{shown(a.published or '-')}\t{a.chunks} chunks\t{shown(a.title)}")
 
 
 @cli.command()
@@ -166,7 +178,7 @@ def remove(settings: Settings, ids: tuple[str, ...]) -> None:
         removed = _library(settings).remove(ids)
     except RagError as exc:
         _fail(exc)
-    click.echo(f"removed {len(removed)} article(s): {', '.join(removed)}")
+    click.echo(f"removed {len(removed)} article(s): {shown(', '.join(removed))}")
 
 
 @cli.command(name="eval")

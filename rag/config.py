@@ -57,3 +57,4 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout: float = Field(60.0, gt=0)
     llm_temperature: float = 0.0
+    llm_max_tokens: int = Field(512, ge=16, le=32768, description="Longest reply, in tokens; bounds the time a slow model can take.")

@@ -26,7 +26,6 @@ from .schema import Answer, Passage
 
 log = logging.getLogger(__name__)
 
-MAX_TOKENS = 512  # an answer of a few cited sentences; bounds the time a slow model can take
 MAX_RETRIES = 1  # one retry for a dropped connection; more would multiply the wait before the fallback
 
 ANSWER_SYSTEM = "\n".join([
@@ -63,7 +62,7 @@ def chat_model(settings: Settings):
         from langchain_ollama import ChatOllama
 
         return ChatOllama(model=settings.llm_model, base_url=settings.llm_base_url, temperature=settings.llm_temperature,
-                          num_predict=MAX_TOKENS, client_kwargs={"timeout": settings.llm_timeout})
+                          num_predict=settings.llm_max_tokens, client_kwargs={"timeout": settings.llm_timeout})
     import os
 
     from langchain_openai import ChatOpenAI
@@ -74,7 +73,7 @@ def chat_model(settings: Settings):
                          "to your OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1).")
     return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url, api_key=api_key or "not-needed",
                       temperature=settings.llm_temperature, timeout=settings.llm_timeout, max_retries=MAX_RETRIES,
-                      max_tokens=MAX_TOKENS)
+                      max_tokens=settings.llm_max_tokens)
 
 
 def passages_block(passages: Sequence[Passage]) -> str:

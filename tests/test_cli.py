@@ -57,3 +57,21 @@ def test_ingest_reports_bad_files(tmp_path):
     data = json.loads(r.stdout)
     assert len(data["added"]) == 1
     assert data["skipped"] == [{"path": str(folder / "empty.txt"), "reason": "empty file"}]
+
+
+def test_human_output_escapes_terminal_control_characters(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "lunar.txt").write_text(
+        "Lunar \x1b[2J\x1b[31mGreenhouse\u202e Report\n\n"
+        "The greenhouse at the Shackleton station is led by the botanist Maria Okonkwo \x1b]0;owned\x07 since May.\n",
+        encoding="utf-8")
+    (folder / "empty\x1b[31m.txt").write_text("", encoding="utf-8")
+    r = run("ingest", str(folder))
+    assert r.exit_code == 0 and "1 added" in r.output
+    assert "\x1b" not in r.stderr and "empty\\x1b[31m.txt" in r.stderr  # the skipped file, named safely
+    answer = run("ask", "Who leads the greenhouse at the Shackleton station?")
+    assert "Maria Okonkwo \\x1b]0;owned\\x07 since May" in answer.output
+    for r in (answer, run("articles")):
+        assert r.exit_code == 0 and "\x1b" not in r.output and "\u202e" not in r.output
+        assert "Lunar \\x1b[2J\\x1b[31mGreenhouse\\u202e Report" in r.output

@@ -298,3 +298,13 @@ def test_real_clients_fall_back_when_nothing_listens(seeded, embedder, provider)
     assert time.perf_counter() - t0 < 30
     assert "Stoltenberg" in final.text and final.citations
     assert any("language model failed" in n for n in final.notes), final.notes
+
+
+def test_reply_length_is_configurable():
+    from rag import Settings
+    from rag.llm import chat_model
+
+    openai = chat_model(Settings(llm_model="m", llm_base_url="http://127.0.0.1:9/v1", llm_max_tokens=64))
+    ollama = chat_model(Settings(llm_provider="ollama", llm_model="m", llm_max_tokens=80))
+    assert (openai.max_tokens, ollama.num_predict) == (64, 80)
+    assert chat_model(Settings(llm_model="m", llm_base_url="http://127.0.0.1:9/v1")).max_tokens == 512
