@@ -116,8 +116,16 @@ def our_chunk_texts(articles, embedder) -> list[str]:
 
 
 def bare_encode(texts: list[str], embedder) -> tuple[float, object]:
+    """``SentenceTransformer.encode`` alone, at the precision our ingest uses (bfloat16 autocast or float32)."""
+    import contextlib
+
+    import torch
+
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if embedder.precision == "bfloat16"
+                else contextlib.nullcontext())
     t0 = time.perf_counter()
-    vecs = embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    with autocast:
+        vecs = embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, convert_to_numpy=True)
     return time.perf_counter() - t0, vecs
 
 
@@ -296,13 +304,14 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="rag-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    embedder = get_embedder()
     result: dict = {"command": " ".join(["python", "benchmarks/bench.py", *sys.argv[1:]]),
                     "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                                "embedding_precision": embedder.precision,
                                 "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]},
                     "corpora": {}, "queries": {}}
     question = "What did TimeWarner's profits do?"
     try:
-        embedder = get_embedder()
         embedder.encode(["warm up the model", "before anything is timed"])
         bbc = ingest_figures("bbc", [args.corpus], work, embedder)
         result["corpora"]["bbc"] = bbc

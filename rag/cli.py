@@ -18,7 +18,6 @@ import click
 from .config import Settings
 from .errors import RagError
 
-
 # Terminal control characters and bidirectional overrides: an article or file name could use them to
 # rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     embedding_model: str = Field("", description="sentence-transformers model name or path; empty = packaged all-MiniLM-L6-v2.")
     embedding_backend: Literal["torch", "onnx"] = "torch"
     embedding_batch_size: int = Field(32, ge=1)
+    embedding_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="auto: bfloat16 where the CPU has it natively (AMX, AVX512-BF16), else float32.")
 
     chunk_tokens: int = Field(200, ge=32, le=220, description="Max word pieces per chunk (the model truncates at 256).")
     chunk_overlap_tokens: int = Field(48, ge=0, description="Overlap between chunks: whole sentences up to this many word pieces.")

@@ -123,7 +123,8 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "settings": {"top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,
                      "chunk_overlap_tokens": settings.chunk_overlap_tokens, "fetch_k": settings.fetch_k,
-                     "embedding_model": library.embedder.label, "embedding_backend": settings.embedding_backend},
+                     "embedding_model": library.embedder.label, "embedding_backend": settings.embedding_backend,
+                     "embedding_precision": library.embedder.precision},
         "ingest_seconds": report.seconds,
         "seconds": round(time.perf_counter() - t_start, 1),
     }

@@ -40,7 +40,8 @@ class Library:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, check: bool = True) -> None:
         self.settings = settings or Settings()
         s = self.settings
-        self.embedder = embedder or get_embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size)
+        self.embedder = embedder or get_embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size,
+                                                  s.embedding_precision)
         self.store = Store(s, self.embedder.label, check=check)
         self.lexical = LexicalCache(self.store)
 

@@ -8,6 +8,8 @@ from rag import Filters, Library
 from rag.errors import EmptyStoreError, InputError, NotFoundError, StoreMismatchError
 from rag.retrieval import LexicalIndex
 
+from .conftest import SEEDS
+
 
 def test_ingest_is_a_sync(library, articles_dir):
     first = library.ingest([articles_dir])
@@ -112,3 +114,15 @@ def test_same_text_under_a_new_name_is_a_duplicate(library, articles_dir, tmp_pa
     report = library.ingest([other])
     assert report.added == [] and library.store.count_articles() == 4
     assert "duplicate of indexed article" in report.skipped[0].reason and "copy.txt" in report.skipped[0].path
+
+
+def test_two_libraries_in_one_process_see_each_others_writes(library, settings, embedder, articles_dir):
+    """Like two sessions of the UI in one server process: what one ingests or removes, the other sees at once."""
+    other = Library(settings, embedder=embedder)
+    library.ingest([SEEDS])
+    assert any("Stoltenberg" in p.text for p in other.search("Who is the Secretary General of NATO?"))
+    other.ingest([articles_dir / "tech-001.txt"])
+    tech = next(a for a in library.articles() if a.source.endswith("tech-001.txt"))
+    assert {p.article_id for p in library.search(tech.title, k=1)} == {tech.id}
+    library.remove([tech.id])
+    assert tech.id not in {p.article_id for p in other.search(tech.title, k=10)}

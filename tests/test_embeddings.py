@@ -1,0 +1,39 @@
+"""The packaged model: precision choice, and that bfloat16 batches keep the float32 vectors' directions."""
+
+import numpy as np
+import pytest
+
+from rag.embeddings import Embedder, native_bfloat16, resolve_precision
+
+TEXTS = [
+    "NATO Chief Says Afghanistan Troop Pullout Depends on Taliban\nJens Stoltenberg said the alliance would not leave "
+    "before the time is right.",
+    "Ad sales boost Time Warner profit\nQuarterly profits at US media giant TimeWarner jumped 76% to $1.13bn.",
+    "The football club sacked its manager on Sunday after a fourth defeat in a row.",
+]
+
+
+def test_auto_precision_follows_the_cpu():
+    assert resolve_precision("auto") == ("bfloat16" if native_bfloat16() else "float32")
+    assert resolve_precision("float32") == "float32"
+
+
+def test_bfloat16_batches_keep_the_vectors(embedder):
+    fp32 = Embedder(precision="float32")
+    bf16 = Embedder(precision="bfloat16")
+    a, b = fp32.encode(TEXTS), bf16.encode(TEXTS)
+    assert np.min(np.sum(a * b, axis=1)) > 0.999
+    assert not np.array_equal(a, b)  # the batch really ran in bfloat16
+    assert np.array_equal(fp32.encode(TEXTS[:1]), bf16.encode(TEXTS[:1]))  # a question stays float32
+    q = fp32.encode(["Who leads NATO?"])[0]
+    assert int(np.argmax(b @ q)) == int(np.argmax(a @ q)) == 0
+
+
+def test_precision_is_a_setting(monkeypatch):
+    from rag import Settings
+
+    monkeypatch.setenv("RAG_EMBEDDING_PRECISION", "float32")
+    assert Settings().embedding_precision == "float32"
+    monkeypatch.setenv("RAG_EMBEDDING_PRECISION", "half")
+    with pytest.raises(ValueError):
+        Settings()
