@@ -119,16 +119,7 @@ class Embedder(Embeddings):
         encodings = self._truncating.encode_batch(list(texts))
         for enc, want, out, vec in zip(encodings, spans, outs, vectors):
             tokens = out["token_embeddings"][out["attention_mask"].bool()].float().numpy()  # without batch padding
-            offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
-            rows = np.empty((len(want), tokens.shape[1]), dtype=np.float32)
-            for i, (s, e) in enumerate(want):
-                inside = (offsets[:, 0] >= s) & (offsets[:, 1] <= e) & (offsets[:, 1] > offsets[:, 0])
-                if len(offsets) != len(tokens) or not inside.any():
-                    rows[i] = vec
-                    continue
-                v = tokens[inside].mean(axis=0)
-                rows[i] = v / (np.linalg.norm(v) or 1.0)
-            pooled.append(rows)
+            pooled.append(_span_means(tokens, np.array(enc.offsets, dtype=np.int64).reshape(-1, 2), want, vec))
         return vectors, pooled
 
     @property
@@ -173,6 +164,22 @@ class Embedder(Embeddings):
             spans.append((offsets[i][0], offsets[j - 1][1]))
             i = j
         return spans
+
+
+def _span_means(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
+    """Unit mean vector of the tokens inside each character span (prefix sums: one pass per text)."""
+    rows = np.tile(fallback, (len(spans), 1)).astype(np.float32)
+    if not spans or len(offsets) != len(tokens):
+        return rows
+    real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])  # not [CLS]/[SEP]; in text order
+    sums = np.vstack([np.zeros((1, tokens.shape[1]), np.float32), np.cumsum(tokens[real], axis=0, dtype=np.float32)])
+    bounds = np.asarray(spans, dtype=np.int64)
+    lo = np.searchsorted(offsets[real, 0], bounds[:, 0], "left")
+    hi = np.searchsorted(offsets[real, 1], bounds[:, 1], "right")
+    ok = hi > lo
+    means = (sums[hi[ok]] - sums[lo[ok]]) / (hi[ok] - lo[ok])[:, None]
+    rows[ok] = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    return rows
 
 
 def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 32, precision: str = "auto") -> Embedder:
