@@ -145,6 +145,11 @@ class Embedder(Embeddings):
                 self._queries.pop(next(iter(self._queries)))
         return vec
 
+    def forget_questions(self) -> None:
+        """Empty the question-vector cache (benchmarks time the encoding of every question)."""
+        with self._lock:
+            self._queries.clear()
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
         if not texts:
