@@ -110,7 +110,7 @@ def text_mb(articles) -> float:
 def our_chunk_texts(articles, embedder) -> list[str]:
     from rag.chunking import chunk_article
     from rag.config import Settings
-    from rag.library import embed_text
+    from rag.sentences import embed_text
 
     s = Settings()
     return [embed_text(a.title, c.text) for a in articles
@@ -119,14 +119,8 @@ def our_chunk_texts(articles, embedder) -> list[str]:
 
 def bare_encode(texts: list[str], embedder) -> tuple[float, object]:
     """``SentenceTransformer.encode`` alone, at the precision our ingest uses (bfloat16 autocast or float32)."""
-    import contextlib
-
-    import torch
-
-    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if embedder.precision == "bfloat16"
-                else contextlib.nullcontext())
     t0 = time.perf_counter()
-    with autocast:
+    with embedder.autocast(len(texts)):
         vecs = embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, convert_to_numpy=True)
     return time.perf_counter() - t0, vecs
 

@@ -66,8 +66,8 @@ def main() -> None:
 
     from rag.chunking import chunk_article
     from rag.embeddings import get_embedder
-    from rag.library import embed_text
     from rag.loaders import load_paths
+    from rag.sentences import embed_text
 
     emb = get_embedder()
     articles = [i.article for i in load_paths([args.corpus], 20_000_000) if i.article][:args.articles]

@@ -83,22 +83,23 @@ class Embedder(Embeddings):
         self._fast = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
         self._fast.no_truncation()
         self._fast.no_padding()
-        self._truncating = Tokenizer.from_str(self._fast.to_str())  # offsets of what the model actually reads
         self.max_tokens = int(self.model.max_seq_length or 256)
+        self._truncating = Tokenizer.from_str(self._fast.to_str())  # offsets of what the model actually reads
+        self._truncating.enable_truncation(self.max_tokens)
         self._lock = threading.Lock()
         self._queries: dict[str, np.ndarray] = {}
-        self._truncating.enable_truncation(self.max_tokens)
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock, self._autocast(len(texts)):  # torch on 2 cores: parallel encodes only thrash
+        with self._lock, self.autocast(len(texts)):  # torch on 2 cores: parallel encodes only thrash
             return self.model.encode(
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=show_progress,
             ).astype(np.float32)
 
-    def _autocast(self, n_texts: int):
+    def autocast(self, n_texts: int):
+        """The precision context for encoding ``n_texts`` texts at once (bfloat16 only for batches)."""
         import torch
 
         if self.precision == "bfloat16" and n_texts > 1:
@@ -112,7 +113,7 @@ class Embedder(Embeddings):
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        with self._lock, self._autocast(len(texts)):
+        with self._lock, self.autocast(len(texts)):
             outs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
         vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
         pooled = []

@@ -20,7 +20,7 @@ from .loaders import clean_text, load_paths
 from .locking import writer
 from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
-from .sentences import embed_text, model_input, pack  # noqa: F401  (embed_text: part of this module's API)
+from .sentences import model_input, pack
 from .store import Store, WriteItem
 
 log = logging.getLogger(__name__)

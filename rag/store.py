@@ -192,9 +192,9 @@ class Store:
                 out.setdefault(m.get("content_hash", ""), rid)
         return out
 
-    def write(self, items: Iterable[WriteItem | tuple]) -> None:
+    def write(self, items: Iterable[WriteItem]) -> None:
         """Store articles with their chunks; each article's record is written last (its commit point)."""
-        items = [WriteItem(*item) for item in items]
+        items = list(items)
         if not items:
             return
         ids: list[str] = []

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from rag import Settings
 from rag.cli import cli
 from rag.errors import InputError
-from rag.library import embed_text
 from rag.loaders import SUPPORTED, load_paths, safe_upload_name
+from rag.sentences import embed_text
 
 from .conftest import BBC, ROOT
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rag.embeddings import Embedder, native_bfloat16, resolve_precision
+from rag.embeddings import get_embedder, native_bfloat16, resolve_precision
 
 TEXTS = [
     "NATO Chief Says Afghanistan Troop Pullout Depends on Taliban\nJens Stoltenberg said the alliance would not leave "
@@ -18,9 +18,9 @@ def test_auto_precision_follows_the_cpu():
     assert resolve_precision("float32") == "float32"
 
 
-def test_bfloat16_batches_keep_the_vectors(embedder):
-    fp32 = Embedder(precision="float32")
-    bf16 = Embedder(precision="bfloat16")
+def test_bfloat16_batches_keep_the_vectors():
+    fp32 = get_embedder(precision="float32")  # one of the two is the session's model (cached)
+    bf16 = get_embedder(precision="bfloat16")
     a, b = fp32.encode(TEXTS), bf16.encode(TEXTS)
     assert np.min(np.sum(a * b, axis=1)) > 0.999
     assert not np.array_equal(a, b)  # the batch really ran in bfloat16

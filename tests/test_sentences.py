@@ -49,21 +49,25 @@ def test_ingest_stores_sentence_vectors_with_each_chunk(seeded, embedder):
         assert np.min(np.sum(vecs * pooled[0], axis=1)) > 0.99
 
 
-class _NoModel:
-    """Fails the test if the answerer runs the model for sentences the store already has."""
+class _CountingModel:
+    """The real embedder, counting the texts the answerer runs it on."""
 
     def __init__(self, embedder):
+        self.embedder, self.encoded = embedder, 0
         self.dimension = embedder.dimension
 
     def encode_with_spans(self, texts, spans):
-        raise AssertionError("the answerer encoded sentences that were stored at ingest")
+        self.encoded += len(texts)
+        return self.embedder.encode_with_spans(texts, spans)
 
 
 def test_answerer_reads_stored_vectors_instead_of_running_the_model(seeded, embedder):
     passages, qvec = seeded.search_with_vector(QUESTION)
     idf = seeded.term_weights()
-    stored = ExtractiveAnswerer(_NoModel(embedder), stored=seeded.store.sentence_blobs).answer(QUESTION, passages, qvec, idf)
-    pooled_now = ExtractiveAnswerer(embedder).answer(QUESTION, passages, qvec, idf)
+    with_store, without = _CountingModel(embedder), _CountingModel(embedder)
+    stored = ExtractiveAnswerer(with_store, stored=seeded.store.sentence_blobs).answer(QUESTION, passages, qvec, idf)
+    pooled_now = ExtractiveAnswerer(without).answer(QUESTION, passages, qvec, idf)
+    assert with_store.encoded == 0 and without.encoded == len(passages)
     assert "Stoltenberg" in stored.text
     assert stored.text == pooled_now.text and stored.citations == pooled_now.citations
 
