@@ -31,10 +31,11 @@ def snapshot(store_path: Path) -> dict:
     chunks = {}
     for rows in store.iter_chunks():
         chunks.update({i: (t, m) for i, t, m in zip(rows.ids, rows.texts, rows.metadatas)})
-    records = {}
-    got = store.records.get(include=["documents", "metadatas"])
-    records.update({i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])})
-    return {"chunks": chunks, "records": records, "lexical": sorted(LexicalIndex.build(store).ids)}
+    got = store.records.get(include=["metadatas"])
+    records = {i: (store.article(i).text, m) for i, m in zip(got["ids"], got["metadatas"])}
+    texts = store.texts.get(include=[])["ids"]
+    loose = sorted(set(texts) - {f"{i}:{version_of(m['content_hash'])}" for i, (_, m) in records.items()})
+    return {"chunks": chunks, "records": records, "lexical": sorted(LexicalIndex.build(store).ids), "loose_texts": loose}
 
 
 def check_invariants(snap: dict) -> None:
@@ -53,6 +54,7 @@ def check_invariants(snap: dict) -> None:
             t, cm = chunks[cid]
             assert text[cm["start"]:cm["end"]] == t, f"{cid} is not the span it claims"
     assert snap["lexical"] == sorted(chunks), "lexical index and Chroma disagree"
+    assert not snap["loose_texts"], f"texts of no committed version: {snap['loose_texts']}"
 
 
 def rag_env(store_path: Path) -> dict:

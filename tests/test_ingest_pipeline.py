@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from rag import library as pipeline
 from rag.cli import cli
 from rag.store import version_of
 
 
-def test_progress_counts_every_article(library, articles_dir):
+def test_progress_counts_every_article(library, articles_dir, monkeypatch):
+    monkeypatch.setattr(pipeline, "_WRITE_CHUNKS", 1)  # commit every batch
     calls = []
     report = library.ingest([articles_dir], on_progress=lambda done, total, title: calls.append((done, total, title)),
                             batch_articles=1)
@@ -18,7 +20,18 @@ def test_progress_counts_every_article(library, articles_dir):
     assert report.chunks_embedded == library.store.count_chunks() == sum(a.chunks for a in library.articles())
 
 
+def test_small_batches_are_written_together(library, articles_dir, monkeypatch):
+    """Chroma's per-call cost is high: batches are committed in groups of about ``_WRITE_CHUNKS`` chunks."""
+    writes = []
+    real_write = library.store.write
+    monkeypatch.setattr(library.store, "write", lambda items: (writes.append(len(items)), real_write(items)))
+    report = library.ingest([articles_dir], batch_articles=1)
+    assert writes == [4] and len(report.added) == 4
+    assert library.search("Who is the NATO Secretary General?", k=1)[0].text
+
+
 def test_a_failed_write_keeps_what_was_committed(library, articles_dir, monkeypatch):
+    monkeypatch.setattr(pipeline, "_WRITE_CHUNKS", 1)
     real_write = library.store.write
     writes = []
 

@@ -7,6 +7,7 @@ import pytest
 from rag import Filters, Library
 from rag.errors import EmptyStoreError, InputError, NotFoundError, StoreMismatchError
 from rag.retrieval import LexicalIndex
+from rag.store import TEXT_KEY
 
 from .conftest import SEEDS
 
@@ -81,11 +82,31 @@ def test_lexical_index_rebuilds_from_chroma_alone(seeded, settings, embedder):
 def test_remove(seeded):
     aid = seeded.articles()[0].id
     assert seeded.remove([aid]) == [aid]
-    assert seeded.is_empty()
+    assert seeded.is_empty() and seeded.store.texts.count() == 0
     with pytest.raises(NotFoundError):
         seeded.remove([aid])
     with pytest.raises(EmptyStoreError):
         seeded.search("anything")
+
+
+def test_stores_written_before_keep_texts_as_documents(seeded, settings, embedder):
+    """Older stores hold chunk and article texts as Chroma documents: they still read and answer."""
+    store = seeded.store
+    info = seeded.articles()[0]
+    text = seeded.article(info.id).text
+    rows = next(iter(store.iter_chunks()))
+    vectors = store.embeddings(rows.ids)
+    store.chunks.update(ids=rows.ids, documents=rows.texts, embeddings=[vectors[i] for i in rows.ids],
+                        metadatas=[{**m, TEXT_KEY: None} for m in rows.metadatas])  # None deletes the key
+    store.records.update(ids=[info.id], documents=[text], embeddings=[[1.0]])
+    store.texts.delete(ids=store.texts.get(include=[])["ids"])
+    store._bump()
+
+    old = Library(settings, embedder=embedder)
+    assert TEXT_KEY not in old.store.chunks.get(ids=rows.ids[:1], include=["metadatas"])["metadatas"][0]
+    assert old.article(info.id).text == text
+    hit = old.search("Who is the NATO Secretary General?", k=1)[0]
+    assert hit.text and hit.text == text[hit.start:hit.end]
 
 
 def test_questions_are_checked(seeded):
