@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .config import Settings
-from .errors import NotFoundError, StoreMismatchError
+from .errors import EmptyStoreError, NotFoundError, StoreMismatchError
 from .locking import open_lock
 from .schema import Article, ArticleInfo, Chunk
 from .sentences import META_KEY
@@ -156,10 +156,28 @@ class Store:
     # -- revision: a cheap change stamp for caches in this and other processes
 
     def revision(self) -> str:
-        """The current stamp, read afresh (another process may have written); catches up with such writes."""
-        col = self.client.get_collection(self.settings.collection, embedding_function=None)
+        """The current stamp, read afresh (another process may have written); catches up with such writes.
+
+        Also survives ``ingest --rebuild`` elsewhere: while the collections are gone it says the store
+        is empty, and once they are back (new collections, new ids) it opens them.
+        """
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        try:
+            col = self.client.get_collection(self.settings.collection, embedding_function=None)
+        except ChromaNotFound as exc:
+            raise EmptyStoreError(f"The store at {self.where} has no articles right now: it is being rebuilt, "
+                                  "or was dropped. Ask again once the ingest has finished.") from exc
         revision = str((col.metadata or {}).get("revision", ""))
-        if revision != self._seen and not self.settings.chroma_url:
+        if col.id != self.chunks.id:  # dropped and created again by another process
+            log.info("the store at %s was rebuilt by another process: opening the new collections", self.where)
+            if self.settings.chroma_url:
+                self._open_collections()
+            else:
+                self._reopen()
+            self._check_identity()
+            self._seen = revision
+        elif revision != self._seen and not self.settings.chroma_url:
             self._reopen()
             self._seen = revision
         return revision

@@ -109,6 +109,19 @@ def test_stores_written_before_keep_texts_as_documents(seeded, settings, embedde
     assert hit.text and hit.text == text[hit.start:hit.end]
 
 
+def test_a_rebuild_by_another_process_is_picked_up(seeded, settings, embedder, articles_dir):
+    """``ingest --rebuild`` elsewhere drops and recreates the collections: a running reader says so, then follows."""
+    assert seeded.search("Who is the NATO Secretary General?", k=1)[0].title.startswith("NATO")
+    Library(settings, embedder=embedder, check=False).store.drop()
+    with pytest.raises(EmptyStoreError, match="being rebuilt"):
+        seeded.search("Who is the NATO Secretary General?")
+    rebuilt = Library(settings, embedder=embedder)
+    rebuilt.ingest([articles_dir / "business-001.txt"])
+    hits = seeded.search("What happened to Time Warner's quarterly profits?", k=3)
+    assert {p.article_id for p in hits} == {a.id for a in rebuilt.articles()}
+    assert "profit" in hits[0].text.lower()
+
+
 def test_questions_are_checked(seeded):
     with pytest.raises(InputError):
         seeded.search("   ")

@@ -17,6 +17,7 @@ from rag.errors import EmptyStoreError
 
 from .conftest import ROOT, SEEDS
 from .test_library import (  # noqa: F401  (re-run here with the settings below, in both store modes)
+    test_a_rebuild_by_another_process_is_picked_up,
     test_bad_files_do_not_lose_what_was_indexed,
     test_filters_restrict_articles_and_dates,
     test_hybrid_search_finds_seed_facts,
