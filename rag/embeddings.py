@@ -13,6 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets the offline environment before transformers is imported)
 from .errors import InputError
+from .memory import limit_malloc_arenas, release_memory
 
 log = logging.getLogger(__name__)
 
@@ -51,30 +52,6 @@ def resolve_precision(precision: str) -> str:
     return precision
 
 
-@lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None (another C library, another OS)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def release_memory() -> None:
-    """Hand freed heap pages back to the OS.
-
-    A batch's activations are freed after each forward pass, but glibc keeps the pages, scattered
-    between live blocks; over a long ingest the process grows by hundreds of MB it does not use
-    (BBC ingest: peak RSS 1620.7 MB, 1406.9 MB trimming after every batch, at the same speed).
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
 class Embedder(Embeddings):
     """Thread-safe wrapper: encodes normalised vectors, counts and splits by the model's own word pieces.
 
@@ -84,6 +61,7 @@ class Embedder(Embeddings):
     """
 
     def __init__(self, name: str = "", backend: str = "torch", batch_size: int = 32, precision: str = "auto") -> None:
+        limit_malloc_arenas()  # before torch and Chroma start their threads
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
