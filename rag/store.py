@@ -11,6 +11,7 @@ nothing visible that a re-run does not replace.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -98,14 +99,20 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
 
 
+# Chroma's client cache is per process and not thread-safe: two threads re-creating a client for
+# one path can see KeyError(path). Every client we create goes through this lock.
+_CLIENTS = threading.RLock()
+
+
 def _fresh_client(settings: Settings):
     """A client with its own view of a local store: Chroma would share one cached (possibly stale) per path."""
-    if not settings.chroma_url:
-        from chromadb.api.shared_system_client import SharedSystemClient
+    with _CLIENTS:
+        if not settings.chroma_url:
+            from chromadb.api.shared_system_client import SharedSystemClient
 
-        SharedSystemClient._identifier_to_system.pop(str(settings.store_path), None)  # holders keep theirs
-    with open_lock(settings):  # Chroma's first-time set-up of a new store races between processes
-        return make_client(settings)
+            SharedSystemClient._identifier_to_system.pop(str(settings.store_path), None)  # holders keep theirs
+        with open_lock(settings):  # Chroma's first-time set-up of a new store races between processes
+            return make_client(settings)
 
 
 class Store:
@@ -169,17 +176,19 @@ class Store:
             raise EmptyStoreError(f"The store at {self.where} has no articles right now: it is being rebuilt, "
                                   "or was dropped. Ask again once the ingest has finished.") from exc
         revision = str((col.metadata or {}).get("revision", ""))
-        if col.id != self.chunks.id:  # dropped and created again by another process
-            log.info("the store at %s was rebuilt by another process: opening the new collections", self.where)
-            if self.settings.chroma_url:
-                self._open_collections()
-            else:
-                self._reopen()
-            self._check_identity()
-            self._seen = revision
-        elif revision != self._seen and not self.settings.chroma_url:
-            self._reopen()
-            self._seen = revision
+        rebuilt = col.id != self.chunks.id  # dropped and created again by another process
+        if rebuilt or (revision != self._seen and not self.settings.chroma_url):
+            with _CLIENTS:  # threads sharing this Store catch up once
+                if col.id != self.chunks.id:
+                    log.info("the store at %s was rebuilt elsewhere: opening the new collections", self.where)
+                    if self.settings.chroma_url:
+                        self._open_collections()
+                    else:
+                        self._reopen()
+                    self._check_identity()
+                elif revision != self._seen and not self.settings.chroma_url:
+                    self._reopen()
+                self._seen = revision
         return revision
 
     def _reopen(self) -> None:
