@@ -112,18 +112,39 @@ class Embedder(Embeddings):
                           ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Each text's vector (as :meth:`encode`) and, from the same forward pass, a unit vector per character span:
         the mean of the span's token embeddings. A span the model did not read (truncated) gets the text's vector.
+
+        Runs the model itself rather than through ``SentenceTransformer.encode``: the text is tokenized
+        once (ids and offsets together) and the spans are pooled for a whole batch in one matrix
+        product, where per-text pooling, a second tokenization and per-row outputs cost ~0.6 ms a chunk.
         """
+        import torch
+
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        with self._lock, self.autocast(len(texts)):
-            outs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
-        vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
-        pooled = []
-        encodings = self._truncating.encode_batch(list(texts))
-        for enc, want, out, vec in zip(encodings, spans, outs, vectors):
-            tokens = out["token_embeddings"][out["attention_mask"].bool()].float().numpy()  # without batch padding
-            pooled.append(_span_means(tokens, np.array(enc.offsets, dtype=np.int64).reshape(-1, 2), want, vec))
-        del outs
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # as encode(): little padding per batch
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[np.ndarray] = [vectors[:0]] * len(texts)
+        with self._lock, torch.inference_mode(), self.autocast(len(texts)):
+            for b in range(0, len(texts), self.batch_size):
+                rows = order[b:b + self.batch_size]
+                encodings = self._truncating.encode_batch([texts[i] for i in rows])
+                width = max(len(e.ids) for e in encodings)
+                ids, mask, types = (np.zeros((len(rows), width), dtype=np.int64) for _ in range(3))
+                for r, e in enumerate(encodings):
+                    ids[r, :len(e.ids)], mask[r, :len(e.ids)], types[r, :len(e.ids)] = e.ids, 1, e.type_ids
+                out = self.model({"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
+                                  "token_type_ids": torch.from_numpy(types), "modality": "text"})
+                vecs = torch.nn.functional.normalize(out["sentence_embedding"].float(), dim=1)
+                weights, empty = _span_weights(encodings, [spans[i] for i in rows], width)
+                with torch.autocast("cpu", enabled=False):  # float32 sums of the (bfloat16) token embeddings
+                    sums = torch.bmm(torch.from_numpy(weights), out["token_embeddings"].float())
+                means = torch.nn.functional.normalize(sums, dim=2).numpy()
+                vectors[rows] = vecs.numpy()
+                for r, i in enumerate(rows):
+                    got = means[r, :len(spans[i])].copy()
+                    got[empty[r]] = vectors[i]  # nothing read of this span: the text's vector stands in
+                    pooled[i] = got
+                del out, sums
         release_memory()
         return vectors, pooled
 
@@ -176,20 +197,20 @@ class Embedder(Embeddings):
         return spans
 
 
-def _span_means(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
-    """Unit mean vector of the tokens inside each character span (prefix sums: one pass per text)."""
-    rows = np.tile(fallback, (len(spans), 1)).astype(np.float32)
-    if not spans or len(offsets) != len(tokens):
-        return rows
-    real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])  # not [CLS]/[SEP]; in text order
-    sums = np.vstack([np.zeros((1, tokens.shape[1]), np.float32), np.cumsum(tokens[real], axis=0, dtype=np.float32)])
-    bounds = np.asarray(spans, dtype=np.int64)
-    lo = np.searchsorted(offsets[real, 0], bounds[:, 0], "left")
-    hi = np.searchsorted(offsets[real, 1], bounds[:, 1], "right")
-    ok = hi > lo
-    means = (sums[hi[ok]] - sums[lo[ok]]) / (hi[ok] - lo[ok])[:, None]
-    rows[ok] = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    return rows
+def _span_weights(encodings, spans: Sequence[Sequence[tuple[int, int]]], width: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Averaging weights ``(texts, spans, tokens)`` for the tokens inside each character span, and which spans got none."""
+    weights = np.zeros((len(encodings), max((len(s) for s in spans), default=0) or 1, width), dtype=np.float32)
+    empty = []
+    for r, (enc, want) in enumerate(zip(encodings, spans)):
+        offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])  # not [CLS]/[SEP]; in text order
+        bounds = np.asarray(want, dtype=np.int64).reshape(-1, 2)
+        lo = np.searchsorted(offsets[real, 0], bounds[:, 0], "left")
+        hi = np.searchsorted(offsets[real, 1], bounds[:, 1], "right")
+        for j in np.flatnonzero(hi > lo):
+            weights[r, j, real[lo[j]:hi[j]]] = 1.0 / (hi[j] - lo[j])
+        empty.append(hi <= lo)
+    return weights, empty
 
 
 def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 32, precision: str = "auto") -> Embedder:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,9 +27,18 @@ from .store import Store, WriteItem
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
-_AHEAD = 2  # batches chunked ahead of the model: enough to hide chunking, bounded memory
-# Chunks per Chroma write: its per-call cost is high (2,000 chunks written 200 at a time took 30% longer)
+_AHEAD = 8  # batches chunked ahead of the model: more than a group, so the model never waits; bounded memory
+# Chunks per model call and Chroma write. Chroma's per-call cost is high (2,000 chunks written 200 at a
+# time took 30% longer), and the model pads less when it sorts more texts by length.
 _WRITE_CHUNKS = 1000
+
+
+class _Chunked(NamedTuple):
+    """An article's chunks and what the model reads of each (:func:`rag.sentences.model_input`)."""
+
+    article: Article
+    chunks: list[Chunk]
+    inputs: list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]
 
 
 class Library:
@@ -129,11 +139,12 @@ class Library:
                 self.lexical.invalidate()
 
     def _pipeline(self, todo: list[Article], batch_articles: int) -> Iterator[list[WriteItem]]:
-        """Chunk, embed and write in overlapping stages; yields each batch once it is committed.
+        """Chunk, embed and write in overlapping stages; yields each group of articles once it is committed.
 
-        Chunking runs ahead in one thread (a bounded queue of ``_AHEAD`` batches) and the Chroma
-        write of one group of batches (``_WRITE_CHUNKS``) runs in another while the next is embedded,
-        so the model is rarely idle.
+        Chunking runs ahead in one thread (a bounded queue of ``_AHEAD`` batches). Chunks are embedded
+        a group (``_WRITE_CHUNKS``) at a time, so the model's batches are sorted by length over many
+        texts (little padding). Each group is packed and written to Chroma in another thread while
+        the next one is embedded: the model thread does nothing else.
         """
         if not todo:
             return
@@ -142,36 +153,44 @@ class Library:
                 ThreadPoolExecutor(1, thread_name_prefix="rag-write") as writer:
             ahead = deque(chunker.submit(self._chunk_batch, b) for b in batches[:_AHEAD])
             queued = _AHEAD
-            pending: tuple[Future, list] | None = None
-            group: list[WriteItem] = []
+            pending: Future[list[WriteItem]] | None = None
+            group: list[_Chunked] = []
             try:
                 while ahead:
-                    chunked = ahead.popleft().result()
+                    group.extend(ahead.popleft().result())
                     if queued < len(batches):
                         ahead.append(chunker.submit(self._chunk_batch, batches[queued]))
                         queued += 1
-                    inputs = [model_input(a.title, c.text) for a, cs in chunked for c in cs]
-                    vectors, pooled = self.embedder.encode_with_spans([t for t, _, _ in inputs], [sp for _, sp, _ in inputs])
-                    blobs = [pack(spans, v) for (_, _, spans), v in zip(inputs, pooled)]
-                    pos = 0
-                    for a, cs in chunked:
-                        group.append(WriteItem(a, cs, vectors[pos:pos + len(cs)], blobs[pos:pos + len(cs)]))
-                        pos += len(cs)
-                    if sum(len(item.chunks) for item in group) < _WRITE_CHUNKS and ahead:
+                    if sum(len(g.chunks) for g in group) < _WRITE_CHUNKS and ahead:
                         continue
+                    inputs = [i for g in group for i in g.inputs]
+                    vectors, pooled = self.embedder.encode_with_spans([t for t, _, _ in inputs], [sp for _, sp, _ in inputs])
                     if pending is not None:
-                        pending[0].result()
-                        yield pending[1]
-                    pending, group = (writer.submit(self.store.write, group), group), []
+                        yield pending.result()
+                    pending, group = writer.submit(self._write, group, vectors, pooled), []
                 if pending is not None:
-                    pending[0].result()
-                    yield pending[1]
+                    yield pending.result()
             finally:
                 for f in ahead:
                     f.cancel()
 
-    def _chunk_batch(self, batch: list[Article]) -> list[tuple[Article, list[Chunk]]]:
-        return [(a, self.chunk(a)) for a in batch]
+    def _chunk_batch(self, batch: list[Article]) -> list[_Chunked]:
+        out = []
+        for a in batch:
+            chunks = self.chunk(a)
+            out.append(_Chunked(a, chunks, [model_input(a.title, c.text) for c in chunks]))
+        return out
+
+    def _write(self, group: list[_Chunked], vectors: np.ndarray, pooled: list[np.ndarray]) -> list[WriteItem]:
+        """Pack the sentence vectors and store the group; returns what was committed."""
+        items, pos = [], 0
+        for g in group:
+            n = len(g.chunks)
+            blobs = [pack(spans, v) for (_, _, spans), v in zip(g.inputs, pooled[pos:pos + n])]
+            items.append(WriteItem(g.article, g.chunks, vectors[pos:pos + n], blobs))
+            pos += n
+        self.store.write(items)
+        return items
 
     def _prune(self, paths: list[Path], loaded: list[Article]) -> list[str]:
         """Articles from files under ``paths`` that are gone, or whose file no longer holds them.

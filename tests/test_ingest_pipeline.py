@@ -20,13 +20,19 @@ def test_progress_counts_every_article(library, articles_dir, monkeypatch):
     assert report.chunks_embedded == library.store.count_chunks() == sum(a.chunks for a in library.articles())
 
 
-def test_small_batches_are_written_together(library, articles_dir, monkeypatch):
-    """Chroma's per-call cost is high: batches are committed in groups of about ``_WRITE_CHUNKS`` chunks."""
-    writes = []
-    real_write = library.store.write
+def test_small_batches_are_embedded_and_written_together(library, articles_dir, monkeypatch):
+    """Batches are embedded and committed in groups of about ``_WRITE_CHUNKS`` chunks.
+
+    Chroma's per-call cost is high, and the model pads less when it sorts more texts by length.
+    """
+    writes, encoded = [], []
+    real_write, real_encode = library.store.write, library.embedder.encode_with_spans
     monkeypatch.setattr(library.store, "write", lambda items: (writes.append(len(items)), real_write(items)))
+    monkeypatch.setattr(library.embedder, "encode_with_spans",
+                        lambda texts, spans: (encoded.append(len(texts)), real_encode(texts, spans))[1])
     report = library.ingest([articles_dir], batch_articles=1)
     assert writes == [4] and len(report.added) == 4
+    assert encoded == [report.chunks_embedded]
     assert library.search("Who is the NATO Secretary General?", k=1)[0].text
 
 

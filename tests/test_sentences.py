@@ -35,6 +35,22 @@ def test_one_pass_gives_the_chunk_vector_and_sentence_vectors(embedder):
     assert pooled[0][1] @ q > pooled[0][0] @ q + 0.1  # each sentence keeps its own meaning
 
 
+def test_a_batch_pools_each_text_as_if_it_were_alone(embedder):
+    """Texts of different lengths share padded batches: no text's sentences may see another's tokens or padding."""
+    texts = [
+        ("Markets", "Shares rose sharply in Tokyo. The yen fell against the dollar. Oil prices were flat."),
+        ("", "The striker scored twice in the second half and his team won the cup final."),
+        ("Weather", " ".join(["Heavy rain is expected across the north of England tomorrow."] * 12)),
+    ] * 12  # more texts than one model batch
+    inputs = [model_input(title, text) for title, text in texts]
+    vectors, pooled = embedder.encode_with_spans([t for t, _, _ in inputs], [s for _, s, _ in inputs])
+    assert np.min(np.sum(vectors * embedder.encode([t for t, _, _ in inputs]), axis=1)) > 0.9999
+    for (model_text, shifted, _), v, p in zip(inputs, vectors, pooled):
+        alone_v, alone_p = embedder.encode_with_spans([model_text], [shifted])
+        assert p.shape == alone_p[0].shape == (len(shifted), embedder.dimension)
+        assert float(v @ alone_v[0]) > 0.9999 and np.min(np.sum(p * alone_p[0], axis=1)) > 0.999
+
+
 def test_ingest_stores_sentence_vectors_with_each_chunk(seeded, embedder):
     lex = seeded.lexical.get()
     assert lex.ids and all("sentences" not in m for m in lex.metadatas)  # not held in memory by the BM25 index
