@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 
 from .schema import Passage
 from .sentences import META_KEY
-from .store import Store, day_number
+from .store import Store, chunk_owner, day_number, version_of
 from .terms import idf_table, tokenize
 
 if TYPE_CHECKING:
@@ -87,12 +87,16 @@ class LexicalIndex:
 
         revision = store.revision()
         idx = cls(revision=revision)
-        committed = store.all_committed_versions()
+        records = store.all_records()
+        committed = {rid: version_of(m.get("content_hash", "")) for rid, m in records.items()}
         for rows in store.iter_chunks():
             for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
+                article_id, version = chunk_owner(cid)
                 # only committed versions: queries then need no per-hit lookup in the store
-                if committed.get(meta.get("article_id")) == meta.get("version"):
+                if committed.get(article_id) == version:
                     meta.pop(META_KEY, None)  # sentence vectors are fetched for the few passages an answer reads
+                    record = records[article_id]  # title and date: kept once per article (older stores: per chunk too)
+                    meta["title"], meta["published"] = record.get("title", ""), record.get("published")
                     idx.ids.append(cid)
                     idx.texts.append(text)
                     idx.metadatas.append(meta)

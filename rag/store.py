@@ -51,7 +51,7 @@ def day_number(iso: str | None) -> int | None:
         return None
 
 
-def _owner(chunk_id: str) -> tuple[str, str]:
+def chunk_owner(chunk_id: str) -> tuple[str, str]:
     """(article id, version) from a chunk id ``{article_id}:{version}:{n}`` (article ids may hold colons)."""
     parts = chunk_id.rsplit(":", 2)
     return (parts[0], parts[1]) if len(parts) == 3 else (chunk_id, "")
@@ -236,11 +236,11 @@ class Store:
         vecs: list[np.ndarray] = []
         metas: list[dict] = []
         for article, chunks, emb, sentences in items:
-            base = _clean({
-                "article_id": article.id, "title": article.title, "source": article.source,
-                "published": article.published, "published_day": day_number(article.published),
-                "version": version_of(article.content_hash),
-            })
+            # Only what filters need, beside the chunk's own fields: title and date come from the
+            # article's record (one per article), the version from the chunk id. Each metadata key
+            # is a row and index entries in Chroma's SQLite.
+            base = _clean({"article_id": article.id, "source": article.source,
+                           "published_day": day_number(article.published)})
             blobs = list(sentences) or [None] * len(chunks)
             for c, v, blob in zip(chunks, emb, blobs):
                 ids.append(c.id)
@@ -272,7 +272,7 @@ class Store:
         ids = list(keep)
         for i in range(0, len(ids), 500):
             got = self.chunks.get(where={"article_id": {"$in": ids[i:i + 500]}}, include=[])
-            self._delete_ids([cid for cid in got["ids"] if keep.get(_owner(cid)[0]) != _owner(cid)[1]])
+            self._delete_ids([cid for cid in got["ids"] if keep.get(chunk_owner(cid)[0]) != chunk_owner(cid)[1]])
 
     def _delete_stale_texts(self, keep: dict[str, str]) -> None:
         """Delete the other versions' texts of these articles (article id -> the text id to keep)."""
@@ -312,7 +312,7 @@ class Store:
         orphans: list[str] = []
         for offset in range(0, self.chunks.count(), _PAGE):
             got = self.chunks.get(include=[], limit=_PAGE, offset=offset)
-            orphans.extend(cid for cid in got["ids"] if committed.get(_owner(cid)[0]) != _owner(cid)[1])
+            orphans.extend(cid for cid in got["ids"] if committed.get(chunk_owner(cid)[0]) != chunk_owner(cid)[1])
         self._delete_ids(orphans)
         valid = {_text_id(rid, version) for rid, version in committed.items()}
         loose = [tid for tid in self.texts.get(include=[])["ids"] if tid not in valid]
@@ -390,9 +390,13 @@ class Store:
         return list(res["ids"][0]), [1.0 - d for d in res["distances"][0]]
 
     def all_committed_versions(self) -> dict[str, str]:
-        """The visible version of every article, a page of records at a time."""
-        out: dict[str, str] = {}
+        """The visible version of every article."""
+        return {rid: version_of(m.get("content_hash", "")) for rid, m in self.all_records().items()}
+
+    def all_records(self) -> dict[str, dict]:
+        """Every article's record metadata (title, date, content hash...), a page at a time."""
+        out: dict[str, dict] = {}
         for offset in range(0, self.records.count(), _PAGE):
             got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            out.update({rid: version_of(m.get("content_hash", "")) for rid, m in zip(got["ids"], got["metadatas"])})
+            out.update(zip(got["ids"], (m or {} for m in got["metadatas"])))
         return out

@@ -65,8 +65,7 @@ def test_uncommitted_chunks_stay_hidden(seeded, embedder):
     text = "Zanzibar quokkas elected a new harbour master on Tuesday."
     seeded.store.chunks.upsert(
         ids=[f"{info.id}:ffffffffffff:0"], embeddings=embedder.encode([text]), documents=[text],
-        metadatas=[{"article_id": info.id, "version": "ffffffffffff", "title": info.title, "source": info.source,
-                    "index": 0, "start": 0, "end": len(text)}])
+        metadatas=[{"article_id": info.id, "source": info.source, "index": 0, "start": 0, "end": len(text)}])
     seeded.store._bump()  # another write elsewhere: the lexical index is rebuilt
     hits = seeded.search("Who did the Zanzibar quokkas elect as harbour master?", k=10)
     assert hits and all(p.chunk_id.split(":")[1] == version_of(info.content_hash) for p in hits)

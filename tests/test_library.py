@@ -90,14 +90,15 @@ def test_remove(seeded):
 
 
 def test_stores_written_before_keep_texts_as_documents(seeded, settings, embedder):
-    """Older stores hold chunk and article texts as Chroma documents: they still read and answer."""
+    """Older stores hold chunk and article texts as Chroma documents, and titles per chunk: they still read and answer."""
     store = seeded.store
     info = seeded.articles()[0]
     text = seeded.article(info.id).text
     rows = next(iter(store.iter_chunks()))
     vectors = store.embeddings(rows.ids)
+    per_chunk = {"title": "Stale title", "published": "1999-01-01", "version": "0" * 12}  # the record's win
     store.chunks.update(ids=rows.ids, documents=rows.texts, embeddings=[vectors[i] for i in rows.ids],
-                        metadatas=[{**m, TEXT_KEY: None} for m in rows.metadatas])  # None deletes the key
+                        metadatas=[{**m, **per_chunk, TEXT_KEY: None} for m in rows.metadatas])  # None deletes the key
     store.records.update(ids=[info.id], documents=[text], embeddings=[[1.0]])
     store.texts.delete(ids=store.texts.get(include=[])["ids"])
     store._bump()
@@ -107,6 +108,8 @@ def test_stores_written_before_keep_texts_as_documents(seeded, settings, embedde
     assert old.article(info.id).text == text
     hit = old.search("Who is the NATO Secretary General?", k=1)[0]
     assert hit.text and hit.text == text[hit.start:hit.end]
+    record = {a.id: a for a in old.articles()}[hit.article_id]
+    assert (hit.title, hit.published) == (record.title, record.published) and hit.title != "Stale title"
 
 
 def test_a_rebuild_by_another_process_is_picked_up(seeded, settings, embedder, articles_dir):
