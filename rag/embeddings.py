@@ -16,7 +16,6 @@ from .errors import InputError
 from .memory import limit_malloc_arenas, release_memory
 
 log = logging.getLogger(__name__)
-_TRIM_EVERY = 6  # model batches between heap trims (rag.memory)
 
 
 def default_model_path() -> str:
@@ -146,8 +145,6 @@ class Embedder(Embeddings):
                     got[empty[r]] = vectors[i]  # nothing read of this span: the text's vector stands in
                     pooled[i] = got
                 del out, sums
-                if (b // self.batch_size) % _TRIM_EVERY == _TRIM_EVERY - 1:
-                    release_memory()  # a trim per ~1,000 chunks let a 57k-chunk ingest peak at 2.4 GB
         release_memory()
         return vectors, pooled
 
