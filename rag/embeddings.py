@@ -60,7 +60,7 @@ class Embedder(Embeddings):
     stay float32). A single text (a question) stays float32: autocast only adds overhead there.
     """
 
-    def __init__(self, name: str = "", backend: str = "torch", batch_size: int = 32, precision: str = "auto") -> None:
+    def __init__(self, name: str = "", backend: str = "torch", batch_size: int = 16, precision: str = "auto") -> None:
         limit_malloc_arenas()  # before torch and Chroma start their threads
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -213,7 +213,7 @@ def _span_weights(encodings, spans: Sequence[Sequence[tuple[int, int]]], width: 
     return weights, empty
 
 
-def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 32, precision: str = "auto") -> Embedder:
+def get_embedder(name: str = "", backend: str = "torch", batch_size: int = 16, precision: str = "auto") -> Embedder:
     """One model per process and configuration (the load takes seconds)."""
     return _cached_embedder(name, backend, batch_size, resolve_precision(precision))
 
