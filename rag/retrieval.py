@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 
 from .schema import Passage
 from .sentences import META_KEY
-from .store import Store, chunk_owner, day_number, version_of
+from .store import Store, chunk_owner, committed_versions, day_number
 from .terms import idf_table, tokenize
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class LexicalIndex:
         revision = store.revision()
         idx = cls(revision=revision)
         records = store.all_records()
-        committed = {rid: version_of(m.get("content_hash", "")) for rid, m in records.items()}
+        committed = committed_versions(records)
         for rows in store.iter_chunks():
             for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
                 article_id, version = chunk_owner(cid)

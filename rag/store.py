@@ -37,7 +37,7 @@ _PAGE = 5000
 
 
 def version_of(content_hash: str) -> str:
-    """The short content version that chunk ids and metadata carry."""
+    """The short content version that chunk and text ids carry."""
     return content_hash[:12]
 
 
@@ -55,6 +55,11 @@ def chunk_owner(chunk_id: str) -> tuple[str, str]:
     """(article id, version) from a chunk id ``{article_id}:{version}:{n}`` (article ids may hold colons)."""
     parts = chunk_id.rsplit(":", 2)
     return (parts[0], parts[1]) if len(parts) == 3 else (chunk_id, "")
+
+
+def committed_versions(records: dict[str, dict]) -> dict[str, str]:
+    """Article id -> the version its record commits (see :meth:`Store.all_records`)."""
+    return {rid: version_of(m.get("content_hash", "")) for rid, m in records.items()}
 
 
 def _text_id(article_id: str, version: str) -> str:
@@ -391,7 +396,7 @@ class Store:
 
     def all_committed_versions(self) -> dict[str, str]:
         """The visible version of every article."""
-        return {rid: version_of(m.get("content_hash", "")) for rid, m in self.all_records().items()}
+        return committed_versions(self.all_records())
 
     def all_records(self) -> dict[str, dict]:
         """Every article's record metadata (title, date, content hash...), a page at a time."""
