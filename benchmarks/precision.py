@@ -1,4 +1,4 @@
-"""float32 against bfloat16 autocast for the embedding model: ingest speed and how much the vectors move.
+"""float32 against bfloat16 for the embedding model: ingest speed and how much the vectors move.
 
     python benchmarks/precision.py                 # the first 400 BBC articles
     python benchmarks/precision.py --articles 1000
