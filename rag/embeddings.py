@@ -173,9 +173,15 @@ class Embedder(Embeddings):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
-        if not texts:
-            return []
-        return [len(e.ids) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
+        if len(texts) < 2:
+            return [len(self._fast.encode(t, add_special_tokens=False).ids) for t in texts]
+        # One encode of the texts joined by line breaks (no word piece crosses one), counted back by
+        # offsets: a batch call per article's sentences took 2.2 s of CPU for BBC's 2,128 articles
+        # in its thread pool, this 1.3 s in the calling thread.
+        joined = "\n".join(texts)
+        bounds = np.cumsum([0] + [len(t) + 1 for t in texts])
+        starts = np.array([o[0] for o in self._fast.encode(joined, add_special_tokens=False).offsets], dtype=np.int64)
+        return np.diff(np.searchsorted(starts, bounds)).tolist()
 
     def split_long(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
         """Character spans of consecutive windows of at most ``max_tokens`` word pieces, cut between words."""

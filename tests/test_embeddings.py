@@ -38,3 +38,9 @@ def test_precision_is_a_setting(monkeypatch):
     monkeypatch.setenv("RAG_EMBEDDING_PRECISION", "half")
     with pytest.raises(ValueError):
         Settings()
+
+
+def test_counting_many_texts_at_once_counts_each_alone(embedder):
+    texts = ["", " lead", "trail ", "two\nlines", "x" * 300, "Café naïve — “quoted”", "ctrl\u0000char\u200b", *TEXTS]
+    assert embedder.count_tokens(texts) == [embedder.count_tokens([t])[0] for t in texts]
+    assert embedder.count_tokens(texts)[3:5] == [2, 1] and embedder.count_tokens(TEXTS)[2] == 16
