@@ -116,7 +116,7 @@ def our_chunk_texts(articles, embedder) -> list[str]:
 
     s = Settings()
     return [embed_text(a.title, c.text) for a in articles
-            for c in chunk_article(a, embedder.count_tokens, embedder.split_long, s.chunk_tokens, s.chunk_overlap_tokens)]
+            for c in chunk_article(a, embedder.word_pieces(a.text), s.chunk_tokens, s.chunk_overlap_tokens)]
 
 
 def bare_encode(texts: list[str], embedder) -> tuple[float, object]:
@@ -207,7 +207,7 @@ class _Memo:
             self._known.update(zip(missing, self._e.encode(missing)))
         return np.stack([self._known[t] for t in texts]) if texts else self._e.encode(texts)
 
-    def encode_with_spans(self, texts, spans):
+    def encode_with_spans(self, texts, spans, pieces=None):
         """Known vectors; every sentence gets its chunk's vector (only timing and sizes matter here)."""
         vecs = self.encode(texts)
         return vecs, [np.repeat(v[None, :], len(sp), axis=0) for v, sp in zip(vecs, spans)]

@@ -71,7 +71,7 @@ def main() -> None:
 
     emb = get_embedder()
     articles = [i.article for i in load_paths([args.corpus], 20_000_000) if i.article][:args.articles]
-    texts = [embed_text(a.title, c.text) for a in articles for c in chunk_article(a, emb.count_tokens, emb.split_long, 200, 48)]
+    texts = [embed_text(a.title, c.text) for a in articles for c in chunk_article(a, emb.word_pieces(a.text), 200, 48)]
     emb.encode(texts[:4])  # warm up
     t = time.perf_counter()
     ref = emb.encode(texts)

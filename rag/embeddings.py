@@ -11,6 +11,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from . import config  # noqa: F401  (sets the offline environment before transformers is imported)
+from .chunking import WordPieces
 from .errors import InputError
 from .memory import limit_malloc_arenas, release_memory
 
@@ -85,8 +86,11 @@ class Embedder(Embeddings):
         self._fast.no_truncation()
         self._fast.no_padding()
         self.max_tokens = int(self.model.max_seq_length or 256)
-        self._truncating = Tokenizer.from_str(self._fast.to_str())  # offsets of what the model actually reads
-        self._truncating.enable_truncation(self.max_tokens)
+        # what the tokenizer puts around a text ([CLS] … [SEP]): added to pieces tokenized without them
+        bare = self._fast.encode("a", add_special_tokens=False).ids
+        framed = self._fast.encode("a").ids
+        cut = next(i for i in range(len(framed)) if framed[i:i + len(bare)] == bare)
+        self._head, self._tail = framed[:cut], framed[cut + len(bare):]
         self._lock = threading.Lock()
         self._queries: dict[str, np.ndarray] = {}
 
@@ -103,35 +107,46 @@ class Embedder(Embeddings):
         """The model that encodes ``n_texts`` texts at once: the bfloat16 copy only for batches."""
         return self._batch_model if n_texts > 1 else self.model
 
+    def word_pieces(self, text: str) -> WordPieces:
+        """The text's word pieces, without the special tokens the model adds."""
+        enc = self._fast.encode(text, add_special_tokens=False)
+        return WordPieces(np.array(enc.ids, dtype=np.int64), np.array(enc.offsets, dtype=np.int64).reshape(-1, 2))
+
     def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
-                          ) -> tuple[np.ndarray, list[np.ndarray]]:
+                          pieces: Sequence[WordPieces] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Each text's vector (as :meth:`encode`) and, from the same forward pass, a unit vector per character span:
         the mean of the span's token embeddings. A span the model did not read (truncated) gets the text's vector.
 
-        Runs the model itself rather than through ``SentenceTransformer.encode``: the text is tokenized
-        once (ids and offsets together) and the spans are pooled for a whole batch in one matrix
-        product, where per-text pooling, a second tokenization and per-row outputs cost ~0.6 ms a chunk.
+        ``pieces``, when given, are each text's word pieces (the ingest has them from chunking): the
+        texts are then not tokenized again. Runs the model itself rather than through
+        ``SentenceTransformer.encode``: spans are pooled for a whole batch in one matrix product, where
+        per-text pooling, a second tokenization and per-row outputs cost ~0.6 ms a chunk.
         """
         import torch
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # as encode(): little padding per batch
+        if pieces is None:
+            pieces = [WordPieces(np.array(e.ids, dtype=np.int64), np.array(e.offsets, dtype=np.int64).reshape(-1, 2))
+                      for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
+        keep = self.max_tokens - len(self._head) - len(self._tail)  # truncated as the model would
+        order = np.argsort([-len(p) for p in pieces], kind="stable")  # as encode(): little padding per batch
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[np.ndarray] = [vectors[:0]] * len(texts)
         model = self.model_for(len(texts))
         with self._lock, torch.inference_mode():
             for b in range(0, len(texts), self.batch_size):
                 rows = order[b:b + self.batch_size]
-                encodings = self._truncating.encode_batch([texts[i] for i in rows])
-                width = max(len(e.ids) for e in encodings)
-                ids, mask, types = (np.zeros((len(rows), width), dtype=np.int64) for _ in range(3))
-                for r, e in enumerate(encodings):
-                    ids[r, :len(e.ids)], mask[r, :len(e.ids)], types[r, :len(e.ids)] = e.ids, 1, e.type_ids
+                read = [WordPieces(pieces[i].ids[:keep], pieces[i].offsets[:keep]) for i in rows]
+                width = len(self._head) + max(len(p) for p in read) + len(self._tail)
+                ids, mask = np.zeros((len(rows), width), dtype=np.int64), np.zeros((len(rows), width), dtype=np.int64)
+                for r, p in enumerate(read):
+                    n = len(self._head) + len(p) + len(self._tail)
+                    ids[r, :n], mask[r, :n] = [*self._head, *p.ids.tolist(), *self._tail], 1
                 out = model({"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
-                             "token_type_ids": torch.from_numpy(types), "modality": "text"})
+                             "token_type_ids": torch.zeros_like(torch.from_numpy(ids)), "modality": "text"})
                 vecs = torch.nn.functional.normalize(out["sentence_embedding"], dim=1)
-                weights, empty = _span_weights(encodings, [spans[i] for i in rows], width)
+                weights, empty = _span_weights(read, [spans[i] for i in rows], width, len(self._head))
                 sums = torch.bmm(torch.from_numpy(weights), out["token_embeddings"])
                 means = torch.nn.functional.normalize(sums, dim=2).numpy()
                 vectors[rows] = vecs.numpy()
@@ -173,43 +188,23 @@ class Embedder(Embeddings):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
-        if len(texts) < 2:
-            return [len(self._fast.encode(t, add_special_tokens=False).ids) for t in texts]
-        # One encode of the texts joined by line breaks (no word piece crosses one), counted back by
-        # offsets: for BBC's 2,128 articles 1.53 s of CPU in the calling thread, against 2.06 s for a
-        # batch call per article's sentences (the tokenizer's thread pool).
-        joined = "\n".join(texts)
-        bounds = np.cumsum([0] + [len(t) + 1 for t in texts])
-        starts = np.array([o[0] for o in self._fast.encode(joined, add_special_tokens=False).offsets], dtype=np.int64)
-        return np.diff(np.searchsorted(starts, bounds)).tolist()
-
-    def split_long(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
-        """Character spans of consecutive windows of at most ``max_tokens`` word pieces, cut between words."""
-        offsets = self._fast.encode(text, add_special_tokens=False).offsets
-        spans: list[tuple[int, int]] = []
-        i = 0
-        while i < len(offsets):
-            j = min(i + max_tokens, len(offsets))
-            # back off to a word start so words are not cut in half
-            while j < len(offsets) and j > i + 1 and offsets[j][0] == offsets[j - 1][1]:
-                j -= 1
-            spans.append((offsets[i][0], offsets[j - 1][1]))
-            i = j
-        return spans
+        return [len(e.ids) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
 
 
-def _span_weights(encodings, spans: Sequence[Sequence[tuple[int, int]]], width: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Averaging weights ``(texts, spans, tokens)`` for the tokens inside each character span, and which spans got none."""
-    weights = np.zeros((len(encodings), max((len(s) for s in spans), default=0) or 1, width), dtype=np.float32)
+def _span_weights(pieces: Sequence[WordPieces], spans: Sequence[Sequence[tuple[int, int]]], width: int,
+                  first: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Averaging weights ``(texts, spans, tokens)`` for the tokens inside each character span, and which spans got none.
+
+    A text's pieces sit in its row from column ``first`` (after the special tokens that open it).
+    """
+    weights = np.zeros((len(pieces), max((len(s) for s in spans), default=0) or 1, width), dtype=np.float32)
     empty = []
-    for r, (enc, want) in enumerate(zip(encodings, spans)):
-        offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
-        real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])  # not [CLS]/[SEP]; in text order
+    for r, (p, want) in enumerate(zip(pieces, spans)):
         bounds = np.asarray(want, dtype=np.int64).reshape(-1, 2)
-        lo = np.searchsorted(offsets[real, 0], bounds[:, 0], "left")
-        hi = np.searchsorted(offsets[real, 1], bounds[:, 1], "right")
+        lo = np.searchsorted(p.offsets[:, 0], bounds[:, 0], "left")
+        hi = np.searchsorted(p.offsets[:, 1], bounds[:, 1], "right")
         for j in np.flatnonzero(hi > lo):
-            weights[r, j, real[lo[j]:hi[j]]] = 1.0 / (hi[j] - lo[j])
+            weights[r, j, first + lo[j]:first + hi[j]] = 1.0 / (hi[j] - lo[j])
         empty.append(hi <= lo)
     return weights, empty
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .chunking import chunk_article
+from .chunking import WordPieces, chunk_article
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import EmptyStoreError, InputError
@@ -21,7 +21,7 @@ from .loaders import clean_text, load_paths
 from .locking import writer
 from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
-from .sentences import model_input, pack
+from .sentences import embed_text, model_input, pack
 from .store import Store, WriteItem
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,12 @@ _WRITE_CHUNKS = 1000
 
 
 class _Chunked(NamedTuple):
-    """An article's chunks and what the model reads of each (:func:`rag.sentences.model_input`)."""
+    """An article's chunks and what the model reads of each (:func:`rag.sentences.model_input`), with its word pieces."""
 
     article: Article
     chunks: list[Chunk]
     inputs: list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]
+    pieces: list[WordPieces]
 
 
 class Library:
@@ -60,8 +61,10 @@ class Library:
     # -- ingestion
 
     def chunk(self, article: Article) -> list[Chunk]:
-        return chunk_article(article, self.embedder.count_tokens, self.embedder.split_long,
-                             self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+        return self._chunk(article, self.embedder.word_pieces(article.text))
+
+    def _chunk(self, article: Article, pieces: WordPieces) -> list[Chunk]:
+        return chunk_article(article, pieces, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
 
     @writer
     def ingest(self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False,
@@ -164,7 +167,8 @@ class Library:
                     if sum(len(g.chunks) for g in group) < _WRITE_CHUNKS and ahead:
                         continue
                     inputs = [i for g in group for i in g.inputs]
-                    vectors, pooled = self.embedder.encode_with_spans([t for t, _, _ in inputs], [sp for _, sp, _ in inputs])
+                    vectors, pooled = self.embedder.encode_with_spans(
+                        [t for t, _, _ in inputs], [sp for _, sp, _ in inputs], [p for g in group for p in g.pieces])
                     if pending is not None:
                         yield pending.result()
                     pending, group = writer.submit(self._write, group, vectors, pooled), []
@@ -175,10 +179,15 @@ class Library:
                     f.cancel()
 
     def _chunk_batch(self, batch: list[Article]) -> list[_Chunked]:
+        """Chunks and model inputs; the article is tokenized once, for both."""
         out = []
         for a in batch:
-            chunks = self.chunk(a)
-            out.append(_Chunked(a, chunks, [model_input(a.title, c.text) for c in chunks]))
+            pieces = self.embedder.word_pieces(a.text)
+            chunks = self._chunk(a, pieces)
+            head = embed_text(a.title, "")  # what the model reads before each chunk's text
+            head_pieces = self.embedder.word_pieces(head)
+            out.append(_Chunked(a, chunks, [model_input(a.title, c.text) for c in chunks],
+                                [head_pieces.then(pieces.slice(c.start, c.end, shift=len(head))) for c in chunks]))
         return out
 
     def _write(self, group: list[_Chunked], vectors: np.ndarray, pooled: list[np.ndarray]) -> list[WriteItem]:

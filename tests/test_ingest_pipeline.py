@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -29,7 +30,7 @@ def test_small_batches_are_embedded_and_written_together(library, articles_dir, 
     real_write, real_encode = library.store.write, library.embedder.encode_with_spans
     monkeypatch.setattr(library.store, "write", lambda items: (writes.append(len(items)), real_write(items)))
     monkeypatch.setattr(library.embedder, "encode_with_spans",
-                        lambda texts, spans: (encoded.append(len(texts)), real_encode(texts, spans))[1])
+                        lambda texts, spans, pieces: (encoded.append(len(texts)), real_encode(texts, spans, pieces))[1])
     report = library.ingest([articles_dir], batch_articles=1)
     assert writes == [4] and len(report.added) == 4
     assert encoded == [report.chunks_embedded]
@@ -75,3 +76,23 @@ def test_uncommitted_chunks_stay_hidden(seeded, embedder):
 def test_unavailable_embedding_backend_is_a_one_line_error(seeded):
     r = CliRunner().invoke(cli, ["ask", "Who leads NATO?"], env={"RAG_EMBEDDING_BACKEND": "onnx"})
     assert r.exit_code == 1 and "RAG_EMBEDDING_BACKEND=torch" in r.output and "Traceback" not in r.output
+
+
+def test_the_model_reads_each_chunk_as_if_it_were_tokenized_alone(library, embedder):
+    """The ingest slices each chunk's word pieces out of its article's; they must equal the chunk's own tokenization."""
+    from rag.schema import Article
+
+    from .test_chunking import _bbc_sample
+
+    untitled = Article(id="u", title="", text="No headline here. Just two sentences.", source="u", content_hash="0" * 64)
+    groups = library._chunk_batch([*_bbc_sample(), untitled])
+    assert sum(len(g.chunks) for g in groups) > 100
+    for g in groups:
+        for (text, _, _), pieces in zip(g.inputs, g.pieces, strict=True):
+            alone = embedder.word_pieces(text)
+            assert pieces.ids.tolist() == alone.ids.tolist() and pieces.offsets.tolist() == alone.offsets.tolist()
+    inputs = [i for g in groups[:20] for i in g.inputs]
+    given = embedder.encode_with_spans([t for t, _, _ in inputs], [s for _, s, _ in inputs], [p for g in groups[:20] for p in g.pieces])
+    tokenized = embedder.encode_with_spans([t for t, _, _ in inputs], [s for _, s, _ in inputs])
+    assert np.array_equal(given[0], tokenized[0])
+    assert all(np.array_equal(a, b) for a, b in zip(given[1], tokenized[1], strict=True))
