@@ -92,8 +92,9 @@ class LexicalIndex:
         for rows in store.iter_chunks():
             for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
                 article_id, version = chunk_owner(cid)
-                # only committed versions: queries then need no per-hit lookup in the store
-                if committed.get(article_id) == version:
+                # only committed versions: queries then need no per-hit lookup in the store (a text
+                # missing means the version changed since ``records`` was read: the next query rebuilds)
+                if committed.get(article_id) == version and text is not None:
                     meta.pop(META_KEY, None)  # sentence vectors are fetched for the few passages an answer reads
                     record = records[article_id]  # title and date: kept once per article (older stores: per chunk too)
                     meta["title"], meta["published"] = record.get("title", ""), record.get("published")

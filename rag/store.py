@@ -29,9 +29,10 @@ from .sentences import META_KEY
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-# A chunk's text is kept in its metadata, not as a Chroma document: Chroma indexes documents for
-# full-text search (trigrams), which we never use and which cost 0.8 ms a chunk, a third of our
-# per-chunk overhead at ingest. Stores written before keep theirs as documents; both are read.
+# A chunk's text is not stored with it: it is its article's text[start:end], and the article's text
+# is stored once (``<name>-texts``). Chroma's SQLite indexes every metadata string, and a chunk's
+# text there cost ~0.1 ms a chunk at ingest; as a document, Chroma's full-text index of it 0.8 ms.
+# Stores written before keep chunk texts in metadata (or as documents); those are read as they are.
 TEXT_KEY = "text"
 _PAGE = 5000
 
@@ -85,7 +86,7 @@ class ChunkRows:
     """Columns of a page of chunks, as Chroma returns them."""
 
     ids: list[str]
-    texts: list[str]
+    texts: list[str | None]
     metadatas: list[dict]
 
 
@@ -250,7 +251,7 @@ class Store:
             for c, v, blob in zip(chunks, emb, blobs):
                 ids.append(c.id)
                 vecs.append(v)
-                metas.append(_clean({**base, "index": c.index, "start": c.start, "end": c.end, TEXT_KEY: c.text, META_KEY: blob}))
+                metas.append(_clean({**base, "index": c.index, "start": c.start, "end": c.end, META_KEY: blob}))
         for i in range(0, len(ids), self._batch):
             self.chunks.upsert(ids=ids[i:i + self._batch], embeddings=np.asarray(vecs[i:i + self._batch]),
                                metadatas=metas[i:i + self._batch])
@@ -368,13 +369,29 @@ class Store:
                        published=m.get("published"), author=m.get("author"), content_hash=m.get("content_hash", ""))
 
     def iter_chunks(self) -> Iterable[ChunkRows]:
-        """All chunks, a page at a time (for rebuilding the lexical index from Chroma alone)."""
-        total = self.chunks.count()
-        for offset in range(0, total, _PAGE):
+        """All chunks with their texts, a page at a time (for rebuilding the lexical index from Chroma alone).
+
+        A chunk's text is None when its version's article text is not stored: a version not (or
+        no longer) committed, whose chunks an interrupted ingest left or a writer is replacing.
+        """
+        articles = self._all_texts()
+        for offset in range(0, self.chunks.count(), _PAGE):
             got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             metas = [dict(m or {}) for m in got["metadatas"]]
-            texts = [m.pop(TEXT_KEY, None) or d or "" for m, d in zip(metas, got["documents"])]
+            texts = [m.pop(TEXT_KEY, None) or doc for m, doc in zip(metas, got["documents"])]  # older stores kept them
+            for n, (cid, m) in enumerate(zip(got["ids"], metas)):
+                full = articles.get(_text_id(*chunk_owner(cid))) if texts[n] is None else None
+                if full is not None:
+                    texts[n] = full[int(m.get("start", 0)):int(m.get("end", 0))]
             yield ChunkRows(list(got["ids"]), texts, metas)
+
+    def _all_texts(self) -> dict[str, str]:
+        """Every stored article text, by text id (``{article_id}:{version}``)."""
+        out: dict[str, str] = {}
+        for offset in range(0, self.texts.count(), _PAGE):
+            got = self.texts.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            out.update((tid, m[TEXT_KEY]) for tid, m in zip(got["ids"], got["metadatas"]) if m and TEXT_KEY in m)
+        return out
 
     def sentence_blobs(self, ids: Sequence[str]) -> dict[str, str]:
         """The packed sentence vectors of these chunks (chunks stored before they existed have none)."""

@@ -89,6 +89,24 @@ def test_remove(seeded):
         seeded.search("anything")
 
 
+def test_a_chunk_keeps_offsets_and_reads_its_text_from_its_article(seeded):
+    """A chunk's text is its article's text[start:end], stored once per article, not with every chunk."""
+    got = seeded.store.chunks.get(include=["metadatas", "documents"])
+    assert got["ids"] and not any(TEXT_KEY in m for m in got["metadatas"]) and not any(got["documents"])
+    hit = seeded.search("Who is the NATO Secretary General?", k=1)[0]
+    assert len(hit.text) > 100 and hit.text == seeded.article(hit.article_id).text[hit.start:hit.end]
+
+
+def test_stores_written_before_keep_chunk_texts_in_metadata(seeded, settings, embedder):
+    """Stores written before kept each chunk's text in its metadata: that text is read."""
+    store = seeded.store
+    rows = next(iter(store.iter_chunks()))
+    store.chunks.update(ids=rows.ids, metadatas=[{**m, TEXT_KEY: t.upper()} for m, t in zip(rows.metadatas, rows.texts)])
+    store._bump()
+    hit = Library(settings, embedder=embedder).search("Who is the NATO Secretary General?", k=1)[0]
+    assert hit.text == dict(zip(rows.ids, rows.texts))[hit.chunk_id].upper() != hit.text.lower()
+
+
 def test_stores_written_before_keep_texts_as_documents(seeded, settings, embedder):
     """Older stores hold chunk and article texts as Chroma documents, and titles per chunk: they still read and answer."""
     store = seeded.store
