@@ -242,20 +242,23 @@ class Store:
         vecs: list[np.ndarray] = []
         metas: list[dict] = []
         for article, chunks, emb, sentences in items:
-            # Only what filters need, beside the chunk's own fields: title and date come from the
-            # article's record (one per article), the version from the chunk id. Each metadata key
-            # is a row and index entries in Chroma's SQLite.
+            # Only what filters need, beside the chunk's offsets: title and date come from the
+            # article's record (one per article), the version and index from the chunk id. Each
+            # metadata key is a row and index entries in Chroma's SQLite.
             base = _clean({"article_id": article.id, "source": article.source,
                            "published_day": day_number(article.published)})
             blobs = list(sentences) or [None] * len(chunks)
             for c, v, blob in zip(chunks, emb, blobs):
                 ids.append(c.id)
                 vecs.append(v)
-                metas.append(_clean({**base, "index": c.index, "start": c.start, "end": c.end, META_KEY: blob}))
+                metas.append(_clean({**base, "start": c.start, "end": c.end, META_KEY: blob}))
         for i in range(0, len(ids), self._batch):
             self.chunks.upsert(ids=ids[i:i + self._batch], embeddings=np.asarray(vecs[i:i + self._batch]),
                                metadatas=metas[i:i + self._batch])
-        self._delete_stale_versions({item.article.id: version_of(item.article.content_hash) for item in items})
+        # Only an article with a record can have chunks of another version still in place; a new
+        # article's leftovers from an interrupted ingest are orphans, which delete_orphans reclaims.
+        known = self.known_hashes([item.article.id for item in items])
+        self._delete_stale_versions({a.id: version_of(a.content_hash) for a, *_ in items if a.id in known})
         # The text as metadata, not a document: Chroma's full-text index of documents cost 1.6 ms an
         # article here, for a search we never run (12.1 s against 5.2 s for 6,000 BBC articles).
         # Keyed by version, so a reader of the old record never gets the new text.
