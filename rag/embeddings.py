@@ -109,8 +109,7 @@ class Embedder(Embeddings):
 
     def word_pieces(self, text: str) -> WordPieces:
         """The text's word pieces, without the special tokens the model adds."""
-        enc = self._fast.encode(text, add_special_tokens=False)
-        return WordPieces(np.array(enc.ids, dtype=np.int64), np.array(enc.offsets, dtype=np.int64).reshape(-1, 2))
+        return _pieces(self._fast.encode(text, add_special_tokens=False))
 
     def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
                           pieces: Sequence[WordPieces] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -127,8 +126,7 @@ class Embedder(Embeddings):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         if pieces is None:
-            pieces = [WordPieces(np.array(e.ids, dtype=np.int64), np.array(e.offsets, dtype=np.int64).reshape(-1, 2))
-                      for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
+            pieces = [_pieces(e) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
         keep = self.max_tokens - len(self._head) - len(self._tail)  # truncated as the model would
         order = np.argsort([-len(p) for p in pieces], kind="stable")  # as encode(): little padding per batch
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -189,6 +187,11 @@ class Embedder(Embeddings):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
         return [len(e.ids) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def _pieces(encoding) -> WordPieces:
+    """A tokenizers ``Encoding`` as :class:`WordPieces`."""
+    return WordPieces(np.array(encoding.ids, dtype=np.int64), np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2))
 
 
 def _span_weights(pieces: Sequence[WordPieces], spans: Sequence[Sequence[tuple[int, int]]], width: int,

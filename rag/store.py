@@ -83,7 +83,7 @@ class WriteItem(NamedTuple):
 
 @dataclass(frozen=True)
 class ChunkRows:
-    """Columns of a page of chunks, as Chroma returns them."""
+    """Columns of a page of chunks; texts read from their articles (see :meth:`Store.iter_chunks`)."""
 
     ids: list[str]
     texts: list[str | None]
