@@ -1,3 +1,3 @@
-from .cli import main
+from .cli import cli
 
-main()
+cli(prog_name="python -m rag")

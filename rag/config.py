@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .paths import PROJECT_ROOT, data_root, shipped  # noqa: F401  (PROJECT_ROOT: kept for importers)
+
 # Offline by default: nothing may download weights, and no telemetry leaves the machine.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -19,7 +21,7 @@ os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 # against 1,551 MB with 8 entries), at the same speed. Must be set before torch starts.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_ROOT = data_root()  # the project folder in a checkout, ~/.local/share/rag when installed (rag/paths.py)
 
 
 class Settings(BaseSettings):
@@ -27,11 +29,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="ignore")
 
-    store_path: Path = Field(PROJECT_ROOT / "vectorstore", description="Folder of the embedded Chroma store.")
+    store_path: Path = Field(DATA_ROOT / "vectorstore", description="Folder of the embedded Chroma store.")
     chroma_url: str | None = Field(None, description="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
     collection: str = Field("articles", description="Chroma collection name.")
-    seeds_path: Path = Field(PROJECT_ROOT / "seeds", description="Articles indexed on first start of the UI.")
-    uploads_path: Path = Field(PROJECT_ROOT / "uploads", description="Where the UI keeps uploaded files.")
+    seeds_path: Path = Field(shipped("seeds"), description="Articles indexed on first start of the UI.")
+    uploads_path: Path = Field(DATA_ROOT / "uploads", description="Where the UI keeps uploaded files.")
+    conversations_path: Path | None = Field(
+        None, description="Folder of the UI's conversations database (SQLite, on the UI's machine even with a Chroma "
+        "server); unset: a 'conversations' folder beside the store folder.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file the UI accepts.")
 
     embedding_model: str = Field("", description="sentence-transformers model name or path; empty = packaged all-MiniLM-L6-v2.")
@@ -65,3 +70,8 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0)
     llm_temperature: float = 0.0
     llm_max_tokens: int = Field(512, ge=16, le=32768, description="Longest reply, in tokens; bounds the time a slow model can take.")
+
+    @property
+    def conversations_dir(self) -> Path:
+        """Where the conversations database lives: ``conversations_path``, or beside the store folder."""
+        return self.conversations_path or self.store_path.parent / "conversations"
