@@ -1,7 +1,8 @@
-"""``python -m rag ingest|ask|articles|remove|eval``: a thin layer over the library.
+"""``rag ingest|ask|articles|remove|eval|ui`` (or ``python -m rag ...``): a thin layer over the library.
 
-Data goes to stdout, progress and diagnostics to stderr. Library errors exit 1 with one line;
-set RAG_DEBUG=1 for the full traceback.
+Data goes to stdout, progress and diagnostics to stderr; ``--json`` wherever data is printed. Exit codes:
+0 done, 1 a library error (one line that says what to do; RAG_DEBUG=1 shows the traceback), 2 a bad
+argument.
 """
 
 from __future__ import annotations
@@ -9,24 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from .config import Settings
 from .errors import RagError
-
-# Terminal control characters and bidirectional overrides: an article or file name could use them to
-# rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def shown(text: object) -> str:
-    """``text`` safe to print to a terminal: control characters as ``\\x1b``-style escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                        str(text))
+from .terminal import shown, wrap
 
 
 def _settings(**overrides) -> Settings:
@@ -82,15 +74,15 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     for p in report.skipped:
-        click.echo(f"skipped {shown(p.path)}: {shown(p.reason)}", err=True)
+        click.echo(wrap(f"{p.path}: {p.reason}", "  ", "skipped "), err=True)
     for p in report.warnings:
-        click.echo(f"warning {shown(p.path)}: {shown(p.reason)}", err=True)
-    summary = (f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-               f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
-               f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s")
+        click.echo(wrap(f"{p.path}: {p.reason}", "  ", "warning "), err=True)
+    click.echo(wrap(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+                    f"{len(report.removed)} removed, {len(report.skipped)} skipped"))
     if not report.chunks_embedded and not report.removed:
-        summary += " (nothing changed, nothing embedded)"
-    click.echo(summary)
+        click.echo(f"nothing changed, nothing embedded ({report.seconds:.1f} s)")
+    else:
+        click.echo(f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s")
 
 
 @cli.command()
@@ -133,51 +125,77 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         data.pop("passages", None)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(shown(answer.text))
+    click.echo(wrap(answer.text))
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo("\nNot supported by the cited passages:")
         for s in unsupported:
-            click.echo(f"  ✗ {shown(s.text)} ({shown(s.reason)})")
+            click.echo(wrap(f"{s.text} ({s.reason})", "    ", "  ✗ "))
     for note in answer.notes:
-        click.echo(f"note: {shown(note)}", err=True)
+        click.echo(wrap(note, "  ", "note: "), err=True)
     for c in answer.citations:
-        date = f", {shown(c.published)}" if c.published else ""
-        click.echo(f"\n[{c.number}] {shown(c.title)}{date} — {shown(c.source)}")
+        click.echo("\n" + wrap(c.title or "Untitled", "    ", f"[{c.number}] "))
+        click.echo(wrap(" · ".join(x for x in (c.published, _source_label(c.source)) if x), "    "))
         for s, e in c.quotes:
-            click.echo(f"    “{shown(c.passage[s:e])}”")
+            click.echo(wrap(f"“{c.passage[s:e]}”", "      ", "    "))
+
+
+SORTS = {  # --sort: newest first by default, as the UI lists them
+    "date": lambda a: (a.published or "", a.title),
+    "title": lambda a: (a.title.casefold(), a.published or ""),
+    "source": lambda a: (a.source.casefold(), a.published or ""),
+}
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--sort", type=click.Choice(list(SORTS)), default="date", show_default=True,
+              help="Order: date (newest first), title or source (A to Z).")
+@click.option("--source", "source_part", metavar="TEXT", help="Only articles whose source (file path or URL) contains TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="Print the articles as JSON.")
 @click.pass_obj
-def articles(settings: Settings, as_json: bool) -> None:
-    """List the indexed articles."""
+def articles(settings: Settings, sort: str, source_part: str | None, as_json: bool) -> None:
+    """List the indexed articles: id, date, chunks, title and source."""
     try:
         items = _library(settings).articles()
     except RagError as exc:
         _fail(exc)
+    if source_part is not None:
+        items = [a for a in items if source_part.casefold() in a.source.casefold()]
+    items.sort(key=SORTS[sort], reverse=sort == "date")
     if as_json:
-        from dataclasses import asdict
-
         click.echo(json.dumps([asdict(a) for a in items], indent=2, ensure_ascii=False))
         return
     if not items:
-        click.echo("No articles indexed yet. Add some with: python -m rag ingest PATH", err=True)
-    for a in items:
-        click.echo(f"{shown(a.id)}\t{shown(a.published or '-')}\t{a.chunks} chunks\t{shown(a.title)}")
+        hint = f"No article's source contains {source_part!r}." if source_part else \
+            "No articles indexed yet. Add some with: rag ingest PATH"
+        click.echo(shown(hint), err=True)
+        return
+    for a in items:  # two lines each, so long ids, titles and sources never crowd one another (--json: whole sources)
+        click.echo(wrap(a.title or "Untitled"))
+        click.echo(wrap(" · ".join((a.id, a.published or "no date", f"{a.chunks} chunks", _source_label(a.source))),
+                        "    ", "  "))
+    click.echo(f"{len(items)} article{'s' if len(items) != 1 else ''}", err=True)
+
+
+def _source_label(source: str) -> str:
+    """A short source for a listing: a URL without its scheme, a file's name."""
+    return source.split("://", 1)[1].rstrip("/") if "://" in source else Path(source).name
 
 
 @cli.command()
 @click.argument("ids", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the removed ids as JSON.")
 @click.pass_obj
-def remove(settings: Settings, ids: tuple[str, ...]) -> None:
+def remove(settings: Settings, ids: tuple[str, ...], as_json: bool) -> None:
     """Remove articles by id (see 'articles')."""
     try:
         removed = _library(settings).remove(ids)
     except RagError as exc:
         _fail(exc)
-    click.echo(f"removed {len(removed)} article(s): {shown(', '.join(removed))}")
+    if as_json:
+        click.echo(json.dumps({"removed": list(removed)}, indent=2))
+        return
+    click.echo(wrap(", ".join(removed), "  ", f"removed {len(removed)} article(s): "))
 
 
 @cli.command(name="eval")
@@ -195,5 +213,23 @@ def eval_(settings: Settings, folder: Path, limit: int | None) -> None:
     click.echo(json.dumps(result, indent=2))
 
 
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def ui(settings: Settings, streamlit_args: tuple[str, ...]) -> None:
+    """Start the chat UI (Streamlit) at http://localhost:8501; other arguments go to 'streamlit run',
+    e.g. rag ui --server.port 8502."""
+    from .launch import port_and_address, port_in_use, port_taken_message, start_ui
+
+    if "--help" in streamlit_args:
+        click.echo(click.get_current_context().get_help())
+        return
+    port, address = port_and_address(streamlit_args)
+    if port_in_use(port, address):
+        raise click.ClickException(port_taken_message(port))
+    start_ui(streamlit_args, {**os.environ, "RAG_STORE_PATH": str(settings.store_path)})
+
+
 def main() -> None:
-    cli(prog_name="python -m rag")
+    """The ``rag`` console script."""
+    cli(prog_name="rag")

@@ -71,7 +71,56 @@ def test_human_output_escapes_terminal_control_characters(tmp_path):
     assert r.exit_code == 0 and "1 added" in r.output
     assert "\x1b" not in r.stderr and "empty\\x1b[31m.txt" in r.stderr  # the skipped file, named safely
     answer = run("ask", "Who leads the greenhouse at the Shackleton station?")
-    assert "Maria Okonkwo \\x1b]0;owned\\x07 since May" in answer.output
+    assert "Maria Okonkwo \\x1b]0;owned\\x07 since May" in " ".join(answer.output.split())  # wrapped to 80 columns
     for r in (answer, run("articles")):
         assert r.exit_code == 0 and "\x1b" not in r.output and "\u202e" not in r.output
         assert "Lunar \\x1b[2J\\x1b[31mGreenhouse\\u202e Report" in r.output
+
+
+def test_exit_codes_are_0_done_1_library_error_2_bad_argument(tmp_path):
+    assert run("articles").exit_code == 0  # an empty store lists nothing: not an error
+    assert run("ask", "Who is the Secretary General of NATO?").exit_code == 1  # nothing indexed
+    assert run("remove", "no-such-id").exit_code == 1
+    assert run("ask", "").exit_code == 2
+    assert run("articles", "--sort", "size").exit_code == 2
+    assert run("ask", "-k", "0", "q").exit_code == 2
+    assert run("no-such-command").exit_code == 2
+    assert run("eval", str(tmp_path / "missing")).exit_code == 2
+
+
+def test_human_output_fits_80_columns_and_json_is_everywhere(articles_dir, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    outputs = [run("ingest", str(articles_dir)), run("ask", "Who is the Secretary General of NATO?"), run("articles")]
+    for r in outputs:
+        assert r.exit_code == 0
+        too_long = [line for line in r.output.splitlines() if len(line) > 80]
+        assert not too_long, too_long
+    assert "Secretary General Jens" in outputs[1].stdout and "Stoltenberg" in outputs[1].stdout
+    assert "4 added" in outputs[0].stdout
+
+    listed = json.loads(run("articles", "--json").stdout)
+    assert len(listed) == 4
+    by_title = json.loads(run("articles", "--json", "--sort", "title").stdout)
+    assert [a["title"] for a in by_title] == sorted((a["title"] for a in listed), key=str.casefold)
+    only = json.loads(run("articles", "--json", "--source", "SPORT-").stdout)
+    assert [a["source"].rsplit("/", 1)[-1] for a in only] == ["sport-001.txt"]
+    human = run("articles", "--source", "business")
+    assert human.stdout.count(" chunks ") == 1 and "business-001.txt" in human.stdout
+    assert "1 article" in human.stderr  # counts and hints are messages, not data
+    none = run("articles", "--source", "nowhere")
+    assert none.exit_code == 0 and none.stdout == "" and "nowhere" in none.stderr
+
+    removed = json.loads(run("remove", "--json", only[0]["id"]).stdout)
+    assert removed == {"removed": [only[0]["id"]]}
+
+
+def test_rag_ui_on_a_taken_port_says_what_to_do():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run("ui", "--server.port", str(port), "--server.address", "127.0.0.1")
+    assert r.exit_code == 1
+    assert f"Port {port} is already in use" in r.stderr and f"rag ui --server.port {port + 1}" in r.stderr

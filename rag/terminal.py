@@ -1,0 +1,35 @@
+"""Human output for the CLI: text made safe for a terminal and laid out to its width (80 columns when piped)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+
+# Terminal control characters and bidirectional overrides: an article or file name could use them to
+# rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_WIDTH = 100  # wider lines are hard to read even on a wide terminal
+
+
+def shown(text: object) -> str:
+    """``text`` safe to print to a terminal: control characters as ``\\x1b``-style escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        str(text))
+
+
+def width() -> int:
+    """The terminal's width (``COLUMNS``, else 80 when not a terminal), at most :data:`MAX_WIDTH`."""
+    return max(40, min(MAX_WIDTH, shutil.get_terminal_size((80, 24)).columns))
+
+
+def wrap(text: object, indent: str = "", first: str | None = None) -> str:
+    """``text`` made safe and wrapped to the terminal, paragraphs kept; ``first`` prefixes the first line."""
+    first = indent if first is None else first
+    paragraphs = [p for p in shown(text).split("\n") if p.strip()] or [""]
+    out = []
+    for i, para in enumerate(paragraphs):
+        out.append(textwrap.fill(" ".join(para.split()), width(), initial_indent=first if i == 0 else indent,
+                                 subsequent_indent=indent, break_on_hyphens=False,
+                                 break_long_words=False) or first.rstrip())
+    return "\n".join(out)
