@@ -1,30 +1,25 @@
 """The chat page: ask questions about the indexed articles and check every answer against its cited passages.
 
-Run from the project root with ``python -m streamlit run ui/app.py``. The page only calls the
-library; article text is untrusted and goes through ``ui.render`` before it is shown.
+Run with ``rag ui``, or from the project folder with ``python -m streamlit run ui/app.py`` (``python -m``
+puts the folder on the path, so ``rag`` and ``ui`` import from it). The page only calls the library;
+article text is untrusted and goes through ``ui.render`` before it is shown.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/, not the project root, on the path
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
-from rag.errors import InputError  # noqa: E402
-from ui import render  # noqa: E402
-from ui.export import conversation_markdown  # noqa: E402
-from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
+from rag import Answer, Filters, Library, RagError, Settings, build_chain
+from rag.errors import InputError
+from ui import conversations, render
+from ui.uploads import FileResult, ingest_uploads, original_names
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm", "json", "jsonl", "pdf"]
@@ -71,6 +66,7 @@ def init_state() -> None:
     st.session_state.setdefault("upload_results", [])
     st.session_state.setdefault("uploaded_ids", [])
     st.session_state.setdefault("reading", None)
+    conversations.init_state()
 
 
 def history() -> list[tuple[str, str]]:
@@ -249,7 +245,7 @@ def show_answer(answer: Answer, turn: int, names: dict[str, str]) -> None:
     if answer.citations:
         st.html('<div class="rag-sources">Sources</div>')
     for c in answer.citations:
-        st.html(render.citation_html(c, prefix, names))
+        st.html(render.citation_html(c, prefix, names, note=conversations.note(turn, c.number)))
         st.button("Open the article at this passage", key=f"open-{turn}-{c.number}", type="tertiary",
                   icon=":material/article:", on_click=open_article, args=(turn, c.number))
 
@@ -331,6 +327,7 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str) -> N
             return
         turn = len(st.session_state.turns)
         st.session_state.turns.append((question, out[-1]))
+        conversations.record(res.library.settings, question, out[-1], filters, k, mode)
         with slot.container():
             show_answer(out[-1], turn, original_names(res.library.settings.uploads_path))
 
@@ -362,6 +359,7 @@ def main() -> None:
         st.stop()
     if not res.seeded:
         index_seeds(res)
+    conversations.resume(settings, res.library)
 
     sidebar = st.sidebar
     ask_box, conversation_box, library_box = sidebar.container(), sidebar.container(), sidebar.container()
@@ -407,14 +405,7 @@ def main() -> None:
         article_dialog(res, turn, number)
 
     with conversation_box:
-        st.subheader("Conversation", anchor=False)
-        c1, c2 = st.columns(2)
-        c1.download_button("Export", conversation_markdown(st.session_state.turns), file_name="conversation.md",
-                           mime="text/markdown", icon=":material/download:", disabled=not st.session_state.turns,
-                           key="export", on_click="ignore")
-        if c2.button("New chat", icon=":material/refresh:", disabled=not st.session_state.turns, key="clear"):
-            st.session_state.turns = []
-            st.rerun()
+        conversations.panel(settings, res.library)
 
 
 main()

@@ -127,8 +127,11 @@ def answer_html(answer: Answer, prefix: str) -> str:
     return f'<div class="rag-answer">{_MARKER.sub(marker, esc(answer.text))}</div>'
 
 
-def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = None) -> str:
-    """A compact card: number, title, source and date, then the passage with the cited sentences marked."""
+def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = None, note: str | None = None) -> str:
+    """A compact card: number, title, source and date, then the passage with the cited sentences marked.
+
+    ``note`` flags a saved citation whose article was removed or changed since (the passage is as cited then).
+    """
     text, spans, cut_before, cut_after = excerpt(c.passage, c.quotes)
     meta = [source_html(c.source, names)] if c.source else []
     if c.published:
@@ -138,7 +141,8 @@ def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = No
         f'<div class="rag-card-head"><span class="rag-num">{c.number}</span>'
         f'<span class="rag-title">{esc(c.title or "Untitled")}</span></div>'
         f'<div class="rag-meta">{" · ".join(meta)}</div>'
-        f'<div class="rag-passage">{"… " if cut_before else ""}{highlight(text, spans, compact=True)}{" …" if cut_after else ""}</div>'
+        + (f'<div class="rag-gone">{esc(note)}</div>' if note else "")
+        + f'<div class="rag-passage">{"… " if cut_before else ""}{highlight(text, spans, compact=True)}{" …" if cut_after else ""}</div>'
         "</div>"
     )
 
@@ -197,6 +201,8 @@ CSS = """<style>
 .rag-passage mark, .rag-article mark { background: rgba(255, 196, 0, .45); color: inherit; padding: 0 .1em;
   border-radius: .2em; }
 .rag-article { font-size: .95rem; line-height: 1.65; max-height: 62vh; overflow-y: auto; padding-right: .5rem; }
+.rag-gone { display: inline-block; font-size: .75rem; font-weight: 600; padding: 0 .5em; margin-bottom: .3rem;
+  border-radius: .5em; background: rgba(220, 38, 38, .14); color: rgb(185, 28, 28); }
 .rag-ctx { background: rgba(255, 196, 0, .13); }
 .rag-list { list-style: none; margin: 0 !important; padding: 0 !important; max-height: 22rem; overflow-y: auto;
   font-size: .85rem; }

@@ -1,0 +1,226 @@
+"""Saved conversations: each question, its answer with citations as shown, and the settings it was asked with.
+
+One SQLite file (``conversations.sqlite3``) in ``Settings.conversations_dir``, on the machine that runs the
+UI, apart from the article store (a Chroma server included): a broken conversations file never touches
+the articles. Every call opens its own connection, so threads and processes (two browser tabs, two app
+processes) can write at once: WAL journal, a busy timeout, and each write one ``BEGIN IMMEDIATE``
+transaction. Answers are stored as JSON of the whole :class:`~rag.schema.Answer`, so fields added to it
+later (an as-of date, a time window) are kept without a schema change, and read back into it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import types
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from .errors import RagError
+from .schema import Answer
+
+FILE_NAME = "conversations.sqlite3"
+BUSY_TIMEOUT_MS = 5000  # another tab's write waits this long before "database is locked"
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turns (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    asked_at TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, position)
+);
+CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated);
+"""
+
+
+class ConversationStoreError(RagError):
+    """The conversations file cannot be read or written (corrupt, locked, read-only, disk full)."""
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """One line of the conversation list: ``title`` is the first question unless renamed."""
+
+    id: str
+    title: str
+    created: str  # ISO 8601, UTC
+    updated: str
+    turns: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A question and its answer as shown, with the settings it was asked with (filters, k, mode...)."""
+
+    question: str
+    answer: Answer
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    asked_at: str = ""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    info: ConversationInfo
+    turns: tuple[Turn, ...]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _json(value: Any) -> str:
+    """JSON of dataclasses, tuples and dates (as ISO strings)."""
+    def default(o: Any) -> Any:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return dataclasses.asdict(o)
+        if isinstance(o, date | datetime):
+            return o.isoformat()
+        if isinstance(o, set | frozenset):
+            return sorted(o)
+        return str(o)
+    return json.dumps(value, default=default, ensure_ascii=False)
+
+
+def from_data(tp: Any, value: Any) -> Any:
+    """``value`` read from JSON, rebuilt as type ``tp``: dataclasses, tuples, dates, optionals.
+
+    Keys the dataclass no longer has are dropped and missing ones take their defaults, so answers
+    saved by an older or newer version still open.
+    """
+    if value is None:
+        return None
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        for arg in get_args(tp):
+            if arg is not type(None):
+                try:
+                    return from_data(arg, value)
+                except (TypeError, ValueError):
+                    continue
+        return value
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        hints = get_type_hints(tp)
+        return tp(**{f.name: from_data(hints[f.name], value[f.name]) for f in dataclasses.fields(tp) if f.name in value})
+    if origin is tuple and isinstance(value, list):
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_data(args[0], v) for v in value)
+        return tuple(from_data(a, v) for a, v in zip(args, value)) if args else tuple(value)
+    if tp is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if tp is date and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+class ConversationStore:
+    """Conversations in ``folder/conversations.sqlite3``; every method raises :class:`ConversationStoreError`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / FILE_NAME
+        with self._connect() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ConversationStoreError(f"{self.path} was written by a newer version of this app "
+                                             f"(schema {version}, this one reads {SCHEMA_VERSION}).")
+            if version < SCHEMA_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                db.executescript(_SCHEMA)  # commits
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            yield db
+        except sqlite3.Error as exc:
+            raise ConversationStoreError(f"{self.path}: {exc}") from exc
+        except OSError as exc:
+            raise ConversationStoreError(f"{self.path}: {exc.strerror or exc}") from exc
+        finally:
+            if db is not None:
+                db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def create(self, title: str) -> str:
+        """A new, empty conversation; returns its id."""
+        cid, now = uuid.uuid4().hex, _now()
+        with self._write() as db:
+            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?)", (cid, " ".join(title.split()), now, now))
+        return cid
+
+    def add_turn(self, conversation_id: str, question: str, answer: Answer, settings: Mapping[str, Any]) -> int:
+        """Append a turn (its position is taken inside the transaction, so two writers never collide)."""
+        now = _now()
+        with self._write() as db:
+            if not db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone():
+                raise ConversationStoreError(f"Conversation {conversation_id} no longer exists (deleted elsewhere?).")
+            (position,) = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM turns WHERE conversation_id = ?",
+                                     (conversation_id,)).fetchone()
+            db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                       (conversation_id, position, question, _json(answer), _json(dict(settings)), now))
+            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+        return position
+
+    def list(self, limit: int = 200) -> list[ConversationInfo]:
+        """Newest (last written to) first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT c.id, c.title, c.created, c.updated, COUNT(t.position) FROM conversations c "
+                              "LEFT JOIN turns t ON t.conversation_id = c.id GROUP BY c.id "
+                              "ORDER BY c.updated DESC LIMIT ?", (limit,)).fetchall()
+        return [ConversationInfo(*row) for row in rows]
+
+    def get(self, conversation_id: str) -> Conversation:
+        with self._connect() as db:
+            row = db.execute("SELECT id, title, created, updated FROM conversations WHERE id = ?",
+                             (conversation_id,)).fetchone()
+            if row is None:
+                raise ConversationStoreError(f"No conversation with id {conversation_id}.")
+            turns = db.execute("SELECT question, answer, settings, asked_at FROM turns WHERE conversation_id = ? "
+                               "ORDER BY position", (conversation_id,)).fetchall()
+        try:
+            loaded = tuple(Turn(q, from_data(Answer, json.loads(a)), json.loads(s), at) for q, a, s, at in turns)
+        except (ValueError, TypeError) as exc:
+            raise ConversationStoreError(f"{self.path}: a saved answer cannot be read ({exc}).") from exc
+        return Conversation(ConversationInfo(*row, turns=len(loaded)), loaded)
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            raise ConversationStoreError("A conversation's title cannot be empty.")
+        with self._write() as db:
+            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+
+    def delete(self, conversation_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
