@@ -179,17 +179,31 @@ class ConversationStore:
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?)", (cid, " ".join(title.split()), now, now))
         return cid
 
+    def start(self, question: str, answer: Answer, settings: Mapping[str, Any]) -> str:
+        """A new conversation titled by its first question, with that turn, in one transaction; returns its id."""
+        cid, now = uuid.uuid4().hex, _now()
+        with self._write() as db:
+            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?)", (cid, " ".join(question.split()), now, now))
+            self._insert_turn(db, cid, question, answer, settings, now)
+        return cid
+
     def add_turn(self, conversation_id: str, question: str, answer: Answer, settings: Mapping[str, Any]) -> int:
         """Append a turn (its position is taken inside the transaction, so two writers never collide)."""
         now = _now()
         with self._write() as db:
             if not db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone():
                 raise ConversationStoreError(f"Conversation {conversation_id} no longer exists (deleted elsewhere?).")
-            (position,) = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM turns WHERE conversation_id = ?",
-                                     (conversation_id,)).fetchone()
-            db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
-                       (conversation_id, position, question, _json(answer), _json(dict(settings)), now))
+            position = self._insert_turn(db, conversation_id, question, answer, settings, now)
             db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+        return position
+
+    @staticmethod
+    def _insert_turn(db: sqlite3.Connection, cid: str, question: str, answer: Answer, settings: Mapping[str, Any],
+                     now: str) -> int:
+        (position,) = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM turns WHERE conversation_id = ?",
+                                 (cid,)).fetchone()
+        db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                   (cid, position, question, _json(answer), _json(dict(settings)), now))
         return position
 
     def list(self, limit: int = 200) -> list[ConversationInfo]:

@@ -24,8 +24,7 @@ def store(tmp_path):
 def test_a_saved_answer_reads_back_equal_with_its_citations(seeded, store):
     answer = build_chain(seeded).invoke(NATO_Q)
     assert answer.citations and "Stoltenberg" in answer.text
-    cid = store.create(NATO_Q)
-    store.add_turn(cid, NATO_Q, answer, {"filters": {"article_ids": []}, "k": 4, "mode": "extractive"})
+    cid = store.start(NATO_Q, answer, {"filters": {"article_ids": []}, "k": 4, "mode": "extractive"})
     (info,) = store.list()
     assert (info.title, info.turns) == (NATO_Q, 1)
     (turn,) = store.get(cid).turns

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -70,6 +71,17 @@ def test_what_benchmarks_import_is_installed_by_the_requirements():
             for top in {n.split(".")[0] for n in names} - ours - set(sys.stdlib_module_names):
                 found = {canonicalize_name(d) for d in dists.get(top, [])} or {canonicalize_name(top)}  # not installed here
                 assert found & reachable, f"{script.name} imports {top}, which no requirements file installs"
+
+
+def test_rag_ui_runs_streamlit_on_the_page_with_its_package_importable():
+    from rag.launch import port_and_address, ui_command
+
+    cmd, env = ui_command(["--server.port=8600", "--server.headless", "true"], {"PYTHONPATH": "/elsewhere"})
+    assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"] and cmd[-2:] == ["--server.headless", "true"]
+    app, first = Path(cmd[4]), Path(env["PYTHONPATH"].split(os.pathsep)[0])
+    assert app.name == "app.py" and (first / "ui" / "app.py").samefile(app)  # `import ui` finds the page's package
+    assert env["PYTHONPATH"].endswith(os.pathsep + "/elsewhere")
+    assert port_and_address(cmd[5:]) == (8600, "")
 
 
 @pytest.mark.slow

@@ -69,12 +69,12 @@ def test_rename_delete_and_markup_in_a_title_is_text(app_env):
     (info,) = saved(app_env).list()
     hostile = "<b>Bold</b> **stars** [link](https://evil.example)"
     at.sidebar.text_input(key=f"title-{info.id}").set_value(hostile).run()
-    at.sidebar.button(key="conv-rename").click().run()
+    at.sidebar.button(key="rename-conversation").click().run()
     assert saved(app_env).get(info.id).info.title == hostile
     label = at.sidebar.button(key=f"conv-{info.id}").label
     assert label.startswith("\\<b\\>Bold\\<\\/b\\> \\*\\*stars\\*\\* \\[link\\]")  # Markdown escaped: shown as typed
 
-    at.sidebar.button(key="conv-delete").click().run()
+    at.sidebar.button(key="delete-conversation").click().run()
     assert not at.exception
     assert saved(app_env).list() == [] and not at.session_state["turns"]
     assert "c" not in at.query_params

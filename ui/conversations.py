@@ -60,9 +60,10 @@ def record(settings: Settings, question: str, answer: Answer, filters: Filters, 
     used: dict[str, Any] = {"filters": asdict(filters), "k": k, "mode": mode}
     try:
         if st.session_state.conversation_id is None:
-            st.session_state.conversation_id = store.create(question)
+            st.session_state.conversation_id = store.start(question, answer, used)
             st.query_params["c"] = st.session_state.conversation_id
-        store.add_turn(st.session_state.conversation_id, question, answer, used)
+        else:
+            store.add_turn(st.session_state.conversation_id, question, answer, used)
     except ConversationStoreError as exc:
         _failed(exc)
         return
@@ -122,7 +123,10 @@ def panel(settings: Settings, library: Library) -> None:
     st.subheader("Conversations", anchor=False)
     turns = st.session_state.turns
     c1, c2 = st.columns(2)
-    c1.button("New chat", icon=":material/add_comment:", disabled=not turns, key="clear", on_click=new_chat)
+    # Inline, not on_click: a query-parameter change made in a callback may not reach the browser's URL.
+    if c1.button("New chat", icon=":material/add_comment:", disabled=not turns, key="clear"):
+        new_chat()
+        st.rerun()
     c2.download_button("Export", conversation_markdown(turns), file_name="conversation.md", mime="text/markdown",
                        icon=":material/download:", disabled=not turns, key="export", on_click="ignore")
     store = _store(settings)
@@ -142,20 +146,21 @@ def panel(settings: Settings, library: Library) -> None:
     for info in items:
         label = render.md_escape(_clip(info.title))
         when = info.updated[:16].replace("T", " ")
-        st.button(label, key=f"conv-{info.id}", icon=":material/chat_bubble:", width="stretch",
-                  type="primary" if info.id == current else "secondary", help=f"{info.turns} question(s), {when} UTC",
-                  on_click=open_conversation, args=(settings, library, info.id))
+        if st.button(label, key=f"conv-{info.id}", icon=":material/chat_bubble:", width="stretch",
+                     type="primary" if info.id == current else "secondary", help=f"{info.turns} question(s), {when} UTC"):
+            open_conversation(settings, library, info.id)
+            st.rerun()
 
 
 def _edit(store: ConversationStore, settings: Settings, title: str) -> None:
     cid = st.session_state.conversation_id
-    with st.expander("Rename or delete this conversation"):
+    with st.expander("Rename or delete", icon=":material/edit:"):
         new = st.text_input("Title", value=title, key=f"title-{cid}", max_chars=200)
         a, b = st.columns(2)
-        if a.button("Rename", key="conv-rename", disabled=not new.strip() or new == title):
+        if a.button("Rename", key="rename-conversation", disabled=not new.strip() or new == title):
             _apply(lambda: store.rename(cid, new))
             st.rerun()
-        if b.button("Delete", key="conv-delete", icon=":material/delete:"):
+        if b.button("Delete", key="delete-conversation", icon=":material/delete:"):
             if _apply(lambda: store.delete(cid)):
                 new_chat()
             st.rerun()

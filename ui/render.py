@@ -203,6 +203,8 @@ CSS = """<style>
 .rag-article { font-size: .95rem; line-height: 1.65; max-height: 62vh; overflow-y: auto; padding-right: .5rem; }
 .rag-gone { display: inline-block; font-size: .75rem; font-weight: 600; padding: 0 .5em; margin-bottom: .3rem;
   border-radius: .5em; background: rgba(220, 38, 38, .14); color: rgb(185, 28, 28); }
+[class*="st-key-conv-"] button { justify-content: flex-start; text-align: left; }
+[class*="st-key-conv-"] button p { text-align: left; }
 .rag-ctx { background: rgba(255, 196, 0, .13); }
 .rag-list { list-style: none; margin: 0 !important; padding: 0 !important; max-height: 22rem; overflow-y: auto;
   font-size: .85rem; }
