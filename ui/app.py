@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/, not the project root, on the path
     sys.path.insert(0, str(ROOT))
 
+from rag.config import offline_environment  # noqa: E402
+
+offline_environment()  # before streamlit and the model read it
+
 import streamlit as st  # noqa: E402
 
 from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
