@@ -2,10 +2,11 @@
 
 A local store (``chromadb.PersistentClient``) is cached by Chroma once per path and process, and that
 cached system never sees what other processes write (its vector index is loaded once). To see their
-writes, :meth:`ChromaClient.refresh` opens a system of our own and *stops* the one it replaces: only
-dropping it from Chroma's cache kept its native memory (measured: +89.6 MB RSS over 30 refreshes of a
-20,000-vector store, against +11.7 MB when stopped). A system is stopped a grace period after it
-was replaced, so a call that another thread started on it still completes.
+writes, :meth:`ChromaClient.refresh` opens a system of our own and *stops* the one it replaces once
+no call is under way on it (every collection call is counted), then hands freed heap back to the OS.
+Only dropping it from Chroma's cache, as before, kept its native memory: +89.6 MB RSS over 30
+refreshes of a 20,000-vector store, against +11.7 MB when stopped (``benchmarks/soak.py`` has the
+service-level figures).
 
 A server (``RAG_CHROMA_URL``) is reached over HTTP with the configured credentials; connection and
 authentication failures become one-line :class:`StoreUnavailableError` messages.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 # Chroma's client cache is per process and not thread-safe: every client we create goes through this lock.
 _LOCK = threading.RLock()
-RETIRE_AFTER = 30.0  # seconds a replaced local system stays usable for calls already under way
 
 
 class StoreUnavailableError(RagError):
@@ -49,8 +48,7 @@ class ChromaClient:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._system: Any = None
-        self._retired: list[tuple[float, Any]] = []
+        self._generation = _Generation(None)
         self.api = self._open()
 
     @property
@@ -110,46 +108,32 @@ class ChromaClient:
             self.settings.store_path.mkdir(parents=True, exist_ok=True)
             with open_lock(self.settings), errors(self.where):  # Chroma's first-time set-up races between processes
                 client = chromadb.PersistentClient(path=path, settings=chroma_settings)
-            self._system = SharedSystemClient._identifier_to_system.pop(path, None)
+            self._generation = _Generation(SharedSystemClient._identifier_to_system.pop(path, None))
             SharedSystemClient._identifier_to_refcount.pop(path, None)
         return client
 
     def refresh(self) -> None:
-        """A new view of a local store (sees other processes' writes); the replaced one is stopped later."""
+        """A new view of a local store (sees other processes' writes); the replaced one stops when idle."""
         if self.remote:
             return
         with _LOCK:
-            old = self._system
+            old = self._generation
             self.api = self._open()
-            if old is not None:
-                self._retired.append((time.monotonic(), old))
-            self._stop_retired(RETIRE_AFTER)
-
-    def _stop_retired(self, age: float) -> None:
-        now = time.monotonic()
-        keep = []
-        for since, system in self._retired:
-            if now - since >= age:
-                system.stop()
-            else:
-                keep.append((since, system))
-        self._retired = keep
+            old.retire()
 
     def close(self) -> None:
-        """Stop every system this client opened (no call may be under way)."""
+        """Stop the system this client opened (no call may be under way)."""
         with _LOCK:
-            self._stop_retired(0.0)
-            if self._system is not None:
-                self._system.stop()
-                self._system = None
-            elif self.remote:
+            if self.remote:
                 self.api.close()
+            else:
+                self._generation.retire(force=True)
 
     def collection(self, name: str, create: bool = False, **kwargs) -> Guarded:
         """A collection whose calls raise :class:`StoreUnavailableError` when the server or folder fails."""
-        with errors(self.where):
+        with _LOCK, errors(self.where):
             get = self.api.get_or_create_collection if create else self.api.get_collection
-            return Guarded(get(name, embedding_function=None, **kwargs), self.where)
+            return Guarded(get(name, embedding_function=None, **kwargs), self, self._generation)
 
     def delete_collection(self, name: str) -> None:
         with errors(self.where):
@@ -160,12 +144,52 @@ class ChromaClient:
             return int(self.api.get_max_batch_size())
 
 
-class Guarded:
-    """A Chroma collection whose method calls translate transport and permission failures (see :func:`errors`)."""
+class _Generation:
+    """One local Chroma system and the calls under way on it; once retired, it is stopped when the last one ends."""
 
-    def __init__(self, collection: Any, where: str) -> None:
+    def __init__(self, system: Any) -> None:
+        self.system = system
+        self.active = 0
+        self.retired = False
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        """Count a call; False when the system is already stopped (the caller takes the current one)."""
+        with self._lock:
+            if self.retired and self.system is None and self.active == 0:
+                return False
+            self.active += 1
+            return True
+
+    def exit(self) -> None:
+        with self._lock:
+            self.active -= 1
+            self._stop_if_idle()
+
+    def retire(self, force: bool = False) -> None:
+        with self._lock:
+            self.retired = True
+            if force:
+                self.active = 0
+            self._stop_if_idle()
+
+    def _stop_if_idle(self) -> None:
+        if self.retired and self.active == 0 and self.system is not None:
+            from .memory import release_memory
+
+            self.system.stop()
+            self.system = None
+            release_memory()  # the stopped index's pages go back to the OS (halved the growth measured)
+
+
+class Guarded:
+    """A Chroma collection whose calls are counted against their system (see :class:`_Generation`) and whose
+    transport and permission failures become :class:`StoreUnavailableError` (see :func:`errors`)."""
+
+    def __init__(self, collection: Any, client: ChromaClient, generation: _Generation) -> None:
         self._collection = collection
-        self._where = where
+        self._client = client
+        self._generation = generation
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._collection, name)
@@ -174,8 +198,16 @@ class Guarded:
 
         @functools.wraps(value)
         def call(*args, **kwargs):
-            with errors(self._where):
-                return value(*args, **kwargs)
+            generation = self._generation
+            while not generation.enter():  # held past a refresh: use the same collection in the current view
+                fresh = self._client.collection(self._collection.name)
+                self._collection, self._generation = fresh._collection, fresh._generation
+                generation = self._generation
+            try:
+                with errors(self._client.where):
+                    return getattr(self._collection, name)(*args, **kwargs)
+            finally:
+                generation.exit()
 
         return call
 
