@@ -19,6 +19,7 @@ from .embeddings import Embedder, get_embedder, model_label
 from .errors import EmptyStoreError, InputError
 from .loaders import clean_text, load_paths
 from .locking import writer
+from .memory import limit_malloc_arenas
 from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .sentences import embed_text, model_input, pack
@@ -53,6 +54,7 @@ class Library:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, check: bool = True) -> None:
         self.settings = settings or Settings()
         self._embedder = embedder
+        limit_malloc_arenas()  # before Chroma starts its threads, as when the model was loaded first
         self.store = Store(self.settings, embedder.label if embedder else model_label(self.settings.embedding_model), check=check)
         self.lexical = LexicalCache(self.store)
 
