@@ -64,7 +64,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
         from .llm import LLMAnswerer, chat_model
 
         generator = LLMAnswerer(llm if llm is not None else chat_model(settings), CitationChecker(library.embedder),
-                                answerer, settings.llm_timeout)
+                                answerer, settings.llm_timeout, guard=llm is not None)
 
     def run(value: Any, config: RunnableConfig) -> Iterator[Answer]:
         req = parse_input(value)

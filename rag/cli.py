@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from .config import Settings
+from .config import Settings, offline_environment
 from .errors import RagError
 from .terminal import shown, wrap
 
@@ -43,6 +43,7 @@ def _library(settings: Settings, check: bool = True):
 @click.pass_context
 def cli(ctx: click.Context, store: Path | None, verbose: bool) -> None:
     """Question answering over your articles, with cited passages."""
+    offline_environment()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -6,20 +6,26 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .paths import PROJECT_ROOT, data_root, shipped  # noqa: F401  (PROJECT_ROOT: kept for importers)
 
-# Offline by default: nothing may download weights, and no telemetry leaves the machine.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
-# oneDNN keeps compiled kernels per input shape (1,024 by default); chunk batches come in many padded
-# lengths, and in bfloat16 the cache held ~300 MB more at the peak of a 7,096-chunk ingest (1,868 MB
-# against 1,551 MB with 8 entries), at the same speed. Must be set before torch starts.
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+}
+
+
+def offline_environment() -> None:
+    """Offline by default for the app's own processes (CLI, UI): nothing downloads weights, no telemetry leaves.
+
+    Called by the entry points, not at ``import rag``: a program that uses the library keeps its own
+    environment (and may download its own models). A variable already set is left as it is.
+    """
+    for name, value in OFFLINE.items():
+        os.environ.setdefault(name, value)
+
 
 DATA_ROOT = data_root()  # the project folder in a checkout, ~/.local/share/rag when installed (rag/paths.py)
 
@@ -31,6 +37,9 @@ class Settings(BaseSettings):
 
     store_path: Path = Field(DATA_ROOT / "vectorstore", description="Folder of the embedded Chroma store.")
     chroma_url: str | None = Field(None, description="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
+    chroma_token: SecretStr | None = Field(None, description="Sent to the Chroma server as 'Authorization: Bearer TOKEN'.")
+    chroma_headers: dict[str, str] = Field(
+        default_factory=dict, description='HTTP headers for the Chroma server, as JSON, e.g. {"Authorization": "Basic dXNlcjpwdw=="}.')
     collection: str = Field("articles", description="Chroma collection name.")
     seeds_path: Path = Field(shipped("seeds"), description="Articles indexed on first start of the UI.")
     uploads_path: Path = Field(DATA_ROOT / "uploads", description="Where the UI keeps uploaded files.")

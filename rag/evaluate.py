@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .errors import InputError
+from .errors import InputError, StoreMismatchError
 from .library import Library
 from .schema import Answer
 
@@ -66,8 +66,9 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
     library = Library(settings, check=False)
     try:
         library.store._check_identity()
-    except Exception:  # built with other settings: rebuild the eval store
+    except StoreMismatchError:  # built with other settings: rebuild the eval store (any other error is raised)
         library.store.drop()
+        library.store.close()
         library = Library(settings)
     path = folder / "articles.jsonl"
     report = library.ingest([path], prune=True, show_progress=show_progress)

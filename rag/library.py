@@ -15,10 +15,11 @@ import numpy as np
 
 from .chunking import WordPieces, chunk_article
 from .config import Settings
-from .embeddings import Embedder, get_embedder
+from .embeddings import Embedder, get_embedder, model_label
 from .errors import EmptyStoreError, InputError
 from .loaders import clean_text, load_paths
 from .locking import writer
+from .memory import limit_malloc_arenas
 from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .sentences import embed_text, model_input, pack
@@ -52,11 +53,18 @@ class Library:
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, check: bool = True) -> None:
         self.settings = settings or Settings()
-        s = self.settings
-        self.embedder = embedder or get_embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size,
-                                                  s.embedding_precision)
-        self.store = Store(s, self.embedder.label, check=check)
+        self._embedder = embedder
+        limit_malloc_arenas()  # before Chroma starts its threads, as when the model was loaded first
+        self.store = Store(self.settings, embedder.label if embedder else model_label(self.settings.embedding_model), check=check)
         self.lexical = LexicalCache(self.store)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use: listing or removing articles never needs it (seconds saved)."""
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = get_embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size, s.embedding_precision)
+        return self._embedder
 
     # -- ingestion
 
@@ -206,7 +214,7 @@ class Library:
 
         A file that exists but failed to load keeps its articles: bad input never drops what was indexed.
         """
-        roots = [str(p.resolve()) for p in paths]
+        roots = [p.resolve() for p in paths]
         present = {a.id for a in loaded}
         read_ok = {a.origin for a in loaded}
         gone = [
@@ -301,9 +309,10 @@ def _batches(items: list, n: int) -> Iterator[list]:
         yield items[i:i + n]
 
 
-def _is_under(source: str, root: str) -> bool:
+def _is_under(source: str, root: Path) -> bool:
+    """Whether ``source`` is ``root`` or inside it, by path components (``/data/news-archive`` is not under ``/data/news``)."""
     try:
-        return str(Path(source).resolve()).startswith(root)
+        return Path(source).resolve().is_relative_to(root)
     except (OSError, ValueError):
         return False
 

@@ -2,7 +2,8 @@
 numbered passages; the citation check and the extractive fallback keep it honest and available.
 
 Every call to the model is bounded: a server that is down, slow, failing or silent gives way to
-the extractive answer with a note, after at most ``RAG_LLM_TIMEOUT`` seconds without a token.
+the extractive answer with a note, after at most ``RAG_LLM_TIMEOUT`` seconds without a token (the HTTP client's read timeout for the
+built-in providers; a watchdog thread for a chat model passed in).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .schema import Answer, Passage
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 1  # one retry for a dropped connection; more would multiply the wait before the fallback
+# No retries: each would wait another RAG_LLM_TIMEOUT before the fallback (a dropped connection falls back at once).
+MAX_RETRIES = 0
 
 ANSWER_SYSTEM = "\n".join([
     "You answer questions about news articles using only the numbered passages you are given.",
@@ -71,6 +73,7 @@ def chat_model(settings: Settings):
     if not api_key and not settings.llm_base_url:
         raise InputError("Answer mode 'llm' with the OpenAI API needs a key: set RAG_LLM_API_KEY, or set RAG_LLM_BASE_URL "
                          "to your OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1).")
+    # the HTTP client's read timeout bounds the wait for each next piece of the streamed reply
     return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url, api_key=api_key or "not-needed",
                       temperature=settings.llm_temperature, timeout=settings.llm_timeout, max_retries=MAX_RETRIES,
                       max_tokens=settings.llm_max_tokens)
@@ -95,13 +98,25 @@ def answer_messages(question: str, passages: Sequence[Passage], max_words: int =
     return [("system", system), ("human", user)]
 
 
-def stream_text(llm: Any, messages: Any, timeout: float, config: dict | None = None) -> Iterator[str]:
+def stream_text(llm: Any, messages: Any, timeout: float, config: dict | None = None, guard: bool = True) -> Iterator[str]:
     """Text pieces of the model's streamed reply; ``LLMError`` when it fails or goes ``timeout`` seconds silent.
 
-    The model streams in a worker thread so a server that accepts the connection and then says
-    nothing cannot block the caller: the wait for each next piece is bounded here, whatever the
-    client library's own timeouts and retries do.
+    The built-in providers (:func:`chat_model`) are bounded by their HTTP client's read timeout, so they
+    stream in the caller's thread (``guard=False``). Any other chat model streams in a worker thread
+    (``guard=True``) so one that says nothing cannot block the caller: the wait for each next piece is
+    bounded here, whatever that model's own timeouts do.
     """
+    if not guard:
+        try:
+            for chunk in llm.stream(messages, config=config):
+                text = chunk.text if hasattr(chunk, "text") else str(chunk)
+                if text:
+                    yield text
+        except Exception as exc:  # anything the provider raises ends in the fallback
+            if timed_out(exc):
+                raise LLMError(f"no reply from the model for {timeout:g} s (RAG_LLM_TIMEOUT)") from exc
+            raise LLMError(describe(exc)) from exc
+        return
     pieces: queue.Queue = queue.Queue()
     stop = threading.Event()
 
@@ -135,6 +150,18 @@ def stream_text(llm: Any, messages: Any, timeout: float, config: dict | None = N
         stop.set()
 
 
+def timed_out(exc: BaseException | None) -> bool:
+    """Whether an HTTP client's timeout (httpx, openai's ``APITimeoutError``) is behind ``exc``."""
+    import httpx
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)) or type(exc).__name__ == "APITimeoutError":
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def describe(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
@@ -160,8 +187,9 @@ class LLMAnswerer:
     """Streams a cited answer from a chat model, checks its citations, and falls back to extractive answers."""
 
     def __init__(self, llm: Any, checker: CitationChecker, fallback: ExtractiveAnswerer, timeout: float,
-                 max_words: int = 120) -> None:
+                 max_words: int = 120, guard: bool = True) -> None:
         self.llm = llm
+        self.guard = guard  # False for the built-in providers: their HTTP read timeout bounds each wait
         self.checker = checker
         self.fallback = fallback
         self.timeout = timeout
@@ -176,7 +204,8 @@ class LLMAnswerer:
             return
         raw = ""
         try:
-            for piece in stream_text(self.llm, answer_messages(searched, passages, self.max_words), self.timeout, config):
+            for piece in stream_text(self.llm, answer_messages(searched, passages, self.max_words), self.timeout, config,
+                                     self.guard):
                 raw += piece
                 shown = visible(raw)
                 if shown:
@@ -207,7 +236,7 @@ class LLMAnswerer:
         """The follow-up rewritten as a standalone question by the model; ``LLMError`` when it cannot."""
         from .condense import condense_messages, parse_condensed
 
-        reply = visible("".join(stream_text(self.llm, condense_messages(question, history), self.timeout, config)))
+        reply = visible("".join(stream_text(self.llm, condense_messages(question, history), self.timeout, config, self.guard)))
         try:
             return parse_condensed(reply, max_chars)
         except ValueError as exc:

@@ -1,4 +1,4 @@
-"""One writer at a time per store folder: an advisory file lock (``fcntl.flock``) held while ingesting or removing.
+"""One writer at a time per store folder: an OS file lock (the ``filelock`` package) held while ingesting or removing.
 
 Readers never take it: the commit-point design in ``store.py`` already shows them an article's old or new
 state. The lock only keeps two writers (two CLI runs, the UI and a CLI run, two UI sessions) from
@@ -10,14 +10,14 @@ run one ingest at a time against a server yourself.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from .config import Settings
 from .errors import RagError
@@ -39,39 +39,31 @@ def write_lock(settings: Settings, timeout: float | None = None, poll: float = 0
         return
     settings.store_path.mkdir(parents=True, exist_ok=True)
     path = Path(settings.store_path) / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    holder_file = path.with_suffix(".pid")  # beside the lock: the lock file itself is the OS lock's business
+    lock = FileLock(path)
+    _acquire(lock, holder_file, timeout, poll)
     try:
-        _acquire(fd, path, timeout, poll)
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        holder_file.write_text(f"{os.getpid()}\n")
+        yield
     finally:
-        os.close(fd)
+        holder_file.write_text("")
+        lock.release()
 
 
-def _acquire(fd: int, path: Path, timeout: float | None, poll: float) -> None:
+def _acquire(lock: FileLock, holder_file: Path, timeout: float | None, poll: float) -> None:
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.acquire(timeout=0)
         return
-    except BlockingIOError:
+    except Timeout:
         pass
-    holder = _holder(path)
-    log.warning("Another ingest%s is writing to %s; waiting for it to finish.", holder, path.parent)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise StoreBusyError(
-                    f"Another ingest{holder} is still writing to {path.parent} after {timeout:g} s; "
-                    "try again when it has finished.") from None
-            time.sleep(poll)
+    holder = _holder(holder_file)
+    log.warning("Another ingest%s is writing to %s; waiting for it to finish.", holder, holder_file.parent)
+    try:
+        lock.acquire(timeout=-1 if timeout is None else timeout, poll_interval=poll)
+    except Timeout:
+        raise StoreBusyError(
+            f"Another ingest{holder} is still writing to {holder_file.parent} after {timeout:g} s; "
+            "try again when it has finished.") from None
 
 
 def _holder(path: Path) -> str:
@@ -101,9 +93,5 @@ def open_lock(settings: Settings) -> Iterator[None]:
         yield
         return
     settings.store_path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(settings.store_path) / "open.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with FileLock(Path(settings.store_path) / "open.lock"):
         yield
-    finally:
-        os.close(fd)  # releases the lock

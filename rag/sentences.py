@@ -18,7 +18,8 @@ from .chunking import split_sentences
 
 META_KEY = "sentences"
 _FORMAT = "s1"
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Letters and digits of any script: an ASCII-only pattern counted a Greek or Cyrillic sentence as no words.
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 def embed_text(title: str, text: str) -> str:

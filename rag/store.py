@@ -11,18 +11,16 @@ nothing visible that a re-run does not replace.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
-from urllib.parse import urlparse
 
 import numpy as np
 
+from .chroma import _LOCK, ChromaClient, Guarded
 from .config import Settings
 from .errors import EmptyStoreError, NotFoundError, StoreMismatchError
-from .locking import open_lock
 from .schema import Article, ArticleInfo, Chunk
 from .sentences import META_KEY
 
@@ -90,35 +88,10 @@ class ChunkRows:
     metadatas: list[dict]
 
 
-def make_client(settings: Settings):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1", port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https", settings=chroma_settings,
-        )
-    settings.store_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
-
-
-# Chroma's client cache is per process and not thread-safe: two threads re-creating a client for
-# one path can see KeyError(path). Every client we create goes through this lock.
-_CLIENTS = threading.RLock()
-
-
-def _fresh_client(settings: Settings):
-    """A client with its own view of a local store: Chroma would share one cached (possibly stale) per path."""
-    with _CLIENTS:
-        if not settings.chroma_url:
-            from chromadb.api.shared_system_client import SharedSystemClient
-
-            SharedSystemClient._identifier_to_system.pop(str(settings.store_path), None)  # holders keep theirs
-        with open_lock(settings):  # Chroma's first-time set-up of a new store races between processes
-            return make_client(settings)
+def pages(collection: Guarded, include: list[str], size: int = _PAGE) -> Iterator[dict]:
+    """A whole collection, ``size`` rows a call (Chroma reads everything at once otherwise)."""
+    for offset in range(0, collection.count(), size):
+        yield collection.get(include=include, limit=size, offset=offset)
 
 
 class Store:
@@ -126,7 +99,7 @@ class Store:
 
     def __init__(self, settings: Settings, embedding_label: str, check: bool = True) -> None:
         self.settings = settings
-        self.client = _fresh_client(settings)
+        self.chroma = ChromaClient(settings)
         self._identity = {
             "embedding_model": embedding_label,
             "chunk_tokens": settings.chunk_tokens,
@@ -134,27 +107,29 @@ class Store:
             "schema_version": SCHEMA_VERSION,
         }
         cosine = {"hnsw": {"space": "cosine"}}
-        self.chunks = self.client.get_or_create_collection(
-            settings.collection, configuration=cosine, embedding_function=None,
-            metadata={**self._identity, "revision": uuid.uuid4().hex},
-        )
-        self.records = self.client.get_or_create_collection(
-            f"{settings.collection}-articles", embedding_function=None, metadata={"schema_version": SCHEMA_VERSION},
-        )
-        self.texts = self.client.get_or_create_collection(f"{settings.collection}-texts", embedding_function=None)
+        name = settings.collection
+        self.chunks = self.chroma.collection(name, create=True, configuration=cosine,
+                                             metadata={**self._identity, "revision": uuid.uuid4().hex})
+        self.records = self.chroma.collection(f"{name}-articles", create=True, metadata={"schema_version": SCHEMA_VERSION})
+        self.texts = self.chroma.collection(f"{name}-texts", create=True)
         if check:
             self._check_identity()
-        self._batch = min(int(self.client.get_max_batch_size()), 2000)
+        self._batch = min(self.chroma.max_batch_size(), 2000)
         self._seen = str((self.chunks.metadata or {}).get("revision", ""))
 
     def _open_collections(self) -> None:
-        self.chunks = self.client.get_collection(self.settings.collection, embedding_function=None)
-        self.records = self.client.get_collection(f"{self.settings.collection}-articles", embedding_function=None)
-        self.texts = self.client.get_or_create_collection(f"{self.settings.collection}-texts", embedding_function=None)
+        name = self.settings.collection
+        self.chunks = self.chroma.collection(name)
+        self.records = self.chroma.collection(f"{name}-articles")
+        self.texts = self.chroma.collection(f"{name}-texts", create=True)
 
     @property
     def where(self) -> str:
-        return self.settings.chroma_url or str(self.settings.store_path)
+        return self.chroma.where
+
+    def close(self) -> None:
+        """Release Chroma's resources (a local store's index memory); the Store cannot be used afterwards."""
+        self.chroma.close()
 
     def _check_identity(self) -> None:
         meta = self.chunks.metadata or {}
@@ -177,14 +152,14 @@ class Store:
         from chromadb.errors import NotFoundError as ChromaNotFound
 
         try:
-            col = self.client.get_collection(self.settings.collection, embedding_function=None)
+            col = self.chroma.collection(self.settings.collection)
         except ChromaNotFound as exc:
             raise EmptyStoreError(f"The store at {self.where} has no articles right now: it is being rebuilt, "
                                   "or was dropped. Ask again once the ingest has finished.") from exc
         revision = str((col.metadata or {}).get("revision", ""))
         rebuilt = col.id != self.chunks.id  # dropped and created again by another process
         if rebuilt or (revision != self._seen and not self.settings.chroma_url):
-            with _CLIENTS:  # threads sharing this Store catch up once
+            with _LOCK:  # threads sharing this Store catch up once
                 if col.id != self.chunks.id:
                     log.info("the store at %s was rebuilt elsewhere: opening the new collections", self.where)
                     if self.settings.chroma_url:
@@ -205,7 +180,7 @@ class Store:
         persist that stale index over the newer one.
         """
         log.info("the store at %s was changed by another process: reopening it", self.where)
-        self.client = _fresh_client(self.settings)
+        self.chroma.refresh()
         self._open_collections()
 
     def _bump(self) -> None:
@@ -319,12 +294,11 @@ class Store:
         """
         committed = self.all_committed_versions()
         orphans: list[str] = []
-        for offset in range(0, self.chunks.count(), _PAGE):
-            got = self.chunks.get(include=[], limit=_PAGE, offset=offset)
+        for got in pages(self.chunks, []):
             orphans.extend(cid for cid in got["ids"] if committed.get(chunk_owner(cid)[0]) != chunk_owner(cid)[1])
         self._delete_ids(orphans)
         valid = {_text_id(rid, version) for rid, version in committed.items()}
-        loose = [tid for tid in self.texts.get(include=[])["ids"] if tid not in valid]
+        loose = [tid for got in pages(self.texts, []) for tid in got["ids"] if tid not in valid]
         for i in range(0, len(loose), self._batch):
             self.texts.delete(ids=loose[i:i + self._batch])
         if orphans:
@@ -334,10 +308,12 @@ class Store:
 
     def drop(self) -> None:
         """Delete the three collections (for a rebuild with new settings)."""
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
         for name in (self.settings.collection, f"{self.settings.collection}-articles", f"{self.settings.collection}-texts"):
             try:
-                self.client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - absent already
+                self.chroma.delete_collection(name)
+            except ChromaNotFound:  # absent already
                 pass
 
     # -- reads
@@ -350,8 +326,7 @@ class Store:
 
     def articles(self) -> list[ArticleInfo]:
         out = []
-        for offset in range(0, self.records.count(), _PAGE):
-            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+        for got in pages(self.records, ["metadatas"]):
             out.extend(
                 ArticleInfo(id=i, title=m.get("title", ""), source=m.get("source", ""), published=m.get("published"),
                             chunks=int(m.get("chunks", 0)), content_hash=m.get("content_hash", ""),
@@ -378,8 +353,7 @@ class Store:
         no longer) committed, whose chunks an interrupted ingest left or a writer is replacing.
         """
         articles = self._all_texts()
-        for offset in range(0, self.chunks.count(), _PAGE):
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+        for got in pages(self.chunks, ["documents", "metadatas"]):
             metas = [dict(m or {}) for m in got["metadatas"]]
             texts = [m.pop(TEXT_KEY, None) or doc for m, doc in zip(metas, got["documents"])]  # older stores kept them
             for n, (cid, m) in enumerate(zip(got["ids"], metas)):
@@ -391,8 +365,7 @@ class Store:
     def _all_texts(self) -> dict[str, str]:
         """Every stored article text, by text id (``{article_id}:{version}``)."""
         out: dict[str, str] = {}
-        for offset in range(0, self.texts.count(), _PAGE):
-            got = self.texts.get(include=["metadatas"], limit=_PAGE, offset=offset)
+        for got in pages(self.texts, ["metadatas"]):
             out.update((tid, m[TEXT_KEY]) for tid, m in zip(got["ids"], got["metadatas"]) if m and TEXT_KEY in m)
         return out
 
@@ -421,7 +394,6 @@ class Store:
     def all_records(self) -> dict[str, dict]:
         """Every article's record metadata (title, date, content hash...), a page at a time."""
         out: dict[str, dict] = {}
-        for offset in range(0, self.records.count(), _PAGE):
-            got = self.records.get(include=["metadatas"], limit=_PAGE, offset=offset)
+        for got in pages(self.records, ["metadatas"]):
             out.update(zip(got["ids"], (m or {} for m in got["metadatas"])))
         return out

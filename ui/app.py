@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import streamlit as st
+from rag.config import offline_environment  # noqa: E402
 
-from rag import Answer, Filters, Library, RagError, Settings, build_chain
-from rag.errors import InputError
-from ui import conversations, render
-from ui.uploads import FileResult, ingest_uploads, original_names
+offline_environment()  # before streamlit and the model read it
+
+import streamlit as st  # noqa: E402
+
+from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
+from rag.errors import InputError  # noqa: E402
+from ui import conversations, render  # noqa: E402
+from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm", "json", "jsonl", "pdf"]
