@@ -13,9 +13,9 @@ from .answer import ExtractiveAnswerer
 from .dates import as_date
 from .errors import InputError
 from .library import Library
-from .retrieval import Filters, HybridRetriever
+from .retrieval import Filters, HybridRetriever, time_focus
 from .schema import Answer
-from .timeexpr import resolve
+from .timeexpr import content_question, resolve
 
 
 def parse_input(value: Any) -> dict:
@@ -90,8 +90,10 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                          standalone_question=searched, **stamp)
             return
         passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
+        passages = time_focus(passages, scope, settings.abstain_threshold)
         if generator is None:
-            yield replace(answerer.answer(searched, passages, qvec), question=question, standalone_question=searched,
+            matched = content_question(searched) if scope.expressions else searched
+            yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,
                           notes=notes, **stamp)
         elif failed:
             yield replace(generator.extractive(question, searched, passages, qvec, notes), **stamp)

@@ -151,7 +151,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
     for note in answer.notes:
         click.echo(f"note: {shown(note)}", err=True)
     for c in answer.citations:
-        date = f", {shown(c.published)}" if c.published else ""
+        date = f", {shown(c.published)}" if c.published else ", undated"
         click.echo(f"\n[{c.number}] {shown(c.title)}{date} — {shown(c.source)}")
         for s, e in c.quotes:
             click.echo(f"    “{shown(c.passage[s:e])}”")

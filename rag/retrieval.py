@@ -23,7 +23,7 @@ from .schema import Passage
 from .sentences import META_KEY
 from .store import Store, chunk_owner, committed_versions
 from .terms import idf_table, tokenize
-from .timeexpr import TimeScope, resolve
+from .timeexpr import TimeScope, content_question, resolve
 
 log = logging.getLogger(__name__)
 RRF_K = 60
@@ -242,6 +242,8 @@ class Retriever:
         as_of_day = day_number(scope.as_of) if scope else None
         if as_of_day and (not len(lex.days) or int(lex.days.max()) <= as_of_day):
             as_of_day = None
+        if scope is not None and scope.expressions:  # "this week" is in the window now, not in the words to match
+            query = content_question(query)
         qvec = self.embedder.query_vector(query)
         mask = filters.mask(lex, as_of_day)
         if mask is not None and not mask.any():
@@ -299,6 +301,23 @@ class Retriever:
         scores = np.array([sc for _, sc in fused]) + boost
         order = np.argsort(-scores, kind="stable")
         return [(ids[i], float(scores[i])) for i in order]
+
+
+def time_focus(passages: list[Passage], scope: TimeScope | None, min_similarity: float) -> list[Passage]:
+    """The passages an answer should quote from, for a question that names a period.
+
+    When some retrieved passages were published inside the question's window and one of them is close
+    enough to the question to answer it (``min_similarity``, the answerer's abstention bar), the answer
+    is drawn from those: "this week" is answered from this week's reporting, even when an older story
+    shares more words. Otherwise all passages are kept (the window held nothing relevant).
+    """
+    if scope is None or scope.window is None or not passages:
+        return passages
+    first, last = _window_days(scope)  # type: ignore[misc]
+    inside = [p for p in passages if p.published and first <= (day_number(p.published) or 0) <= last]
+    if inside and max(p.similarity for p in inside) >= min_similarity:
+        return inside
+    return passages
 
 
 def _ordinal(day: int) -> int:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from .dates import spell
 
-__all__ = ["TimeScope", "resolve"]
+__all__ = ["TimeScope", "content_question", "resolve"]
 
 _MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
@@ -98,6 +98,23 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
 ]
 _RECENT = re.compile(r"\b(?:recent|recently|latest|current|currently|now|still|newest|most recent|so far|as of now|ongoing)\b")
 _RECENT_WINDOW = 30  # "recently": the last 30 days, with the newest favoured
+
+
+# Phrases whose words say nothing about the subject once resolved to a window ("this week" in a 2019
+# story is another week): left out of the text that is matched. Weekdays, months and years stay: news
+# text says "on Wednesday" and "in March" too.
+_CONTENT_FREE = re.compile(
+    r",?\s*\b(?:so far this year|this year|year to date|(?:in|over|during) the (?:past|last) (?:week|seven days|7 days|month|30 days|year)"
+    r"|this (?:past )?week(?:end)?|the past week|last week(?:end)?|this month|last month|last year|today|tonight|yesterday"
+    r"|(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several) (?:day|week|month|year)s? ago"
+    r"|recently|most recent|latest|currently|current|newest|still|right now|now)\b", re.I)
+
+
+def content_question(question: str) -> str:
+    """``question`` without the time phrases a window replaces: "Who announced layoffs this week?" -> "Who announced layoffs?"."""
+    out = " ".join(_CONTENT_FREE.sub("", question).split())
+    out = re.sub(r"\s+([?.!,])", r"\1", out)
+    return out if len(out.split()) >= 2 else question
 
 
 def resolve(question: str, as_of: date | None = None) -> TimeScope:
