@@ -1,10 +1,10 @@
-"""Tune the time prior on a dated evaluation set, with folds by the month a question was asked.
+"""Tune the time prior on a dated evaluation set, with folds by the week a question was asked.
 
     python -m rag eval ../shared/eval/news-2025          # builds (or reuses) the eval store first
     python benchmarks/time_tune.py ../shared/eval/news-2025 > time_tune.json
 
-Questions asked in the last two months of the set are held out (never used to choose); the rest are
-split into odd and even months. A setting chosen on one fold is scored on the other, the one chosen
+Questions asked in the last quarter of the set's weeks are held out (never used to choose); the rest
+are split into odd and even weeks. A setting chosen on one fold is scored on the other, the one chosen
 on both is scored on the held-out part. Scores are retrieval hit@4 with the set's scoring (any article
 for news-2025), questions asked as of their date, overall and on time-relative questions. Dense and
 lexical candidates are computed once per question and reused across settings (they do not depend on
@@ -57,6 +57,10 @@ def _cached(library: Library) -> None:
     library.store.dense = dense_search  # type: ignore[method-assign]
 
 
+def _week(q: dict) -> tuple[int, int]:
+    return tuple(as_date(q.get("asked")).isocalendar()[:2])  # type: ignore[return-value]
+
+
 def score(library: Library, questions: list[dict], any_article: bool) -> dict:
     hits = {"all": [0, 0], "time_relative": [0, 0]}
     for q in questions:
@@ -82,11 +86,11 @@ def main() -> None:
     questions = [q for q in questions if q.get("answers")]
     for q in questions:
         q["_relative"] = resolve(q["question"], as_date(q.get("asked"))).relative
-    months = {q["asked"][:7] for q in questions if q.get("asked")}
-    held_months = sorted(months)[-2:]
-    held = [q for q in questions if q.get("asked", "")[:7] in held_months]
-    dev = [q for q in questions if q not in held]
-    folds = {"odd": [q for q in dev if int(q["asked"][5:7]) % 2], "even": [q for q in dev if not int(q["asked"][5:7]) % 2]}
+    weeks = sorted({_week(q) for q in questions})
+    held_weeks = weeks[len(weeks) - max(1, len(weeks) // 4):]  # the last quarter of the weeks: never used to choose
+    held = [q for q in questions if _week(q) in held_weeks]
+    dev = [q for q in questions if _week(q) not in held_weeks]
+    folds = {"odd": [q for q in dev if weeks.index(_week(q)) % 2], "even": [q for q in dev if not weeks.index(_week(q)) % 2]}
 
     results = []
     for values in itertools.product(*GRID.values()):
@@ -108,8 +112,8 @@ def main() -> None:
     no_prior_held = score(library, held, any_article)
     out = {
         "set": args.folder.name, "today": date.today().isoformat(),
-        "questions": {"dev": len(dev), "odd": len(folds["odd"]), "even": len(folds["even"]), "held_out": len(held),
-                      "held_out_months": held_months},
+        "questions": {"dev": len(dev), "odd_weeks": len(folds["odd"]), "even_weeks": len(folds["even"]), "held_out": len(held),
+                      "held_out_weeks": [f"{y}-W{w:02d}" for y, w in held_weeks]},
         "chosen_on_odd": {"settings": chosen_odd["settings"], "odd": chosen_odd["odd"], "scored_on_even": chosen_odd["even"]},
         "chosen_on_even": {"settings": chosen_even["settings"], "even": chosen_even["even"], "scored_on_odd": chosen_even["odd"]},
         "chosen_on_dev": {"settings": chosen["settings"], "dev": chosen["dev"]},

@@ -81,7 +81,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                                               settings.max_question_chars, config)
         scope = resolve(searched, day)
         stamp = {"as_of": day.isoformat(), "searched": scope.describe(),
-                 "window": (scope.window[0].isoformat(), min(scope.window[1], day).isoformat()) if scope.window else None}
+                 "window": tuple(d.isoformat() for d in scope.period) if scope.period else None}
         if scope.note:
             notes = (*notes, scope.note)
         if library.lexical.get().ids and not library.retriever.published_by(day):

@@ -325,9 +325,9 @@ def _ordinal(day: int) -> int:
 
 
 def _window_days(scope: TimeScope | None) -> tuple[int, int] | None:
-    if scope is None or scope.window is None:
+    if scope is None or scope.period is None:
         return None
-    return day_number(scope.window[0]), day_number(min(scope.window[1], scope.as_of))
+    return day_number(scope.period[0]), day_number(scope.period[1])
 
 
 def _visible(fused: list[tuple[str, float]], k: int, lex: LexicalIndex) -> list[Passage]:

@@ -40,11 +40,14 @@ class TimeScope:
     relative: bool = False  # an expression relative to as_of ("this week"), not an absolute one ("in 2019")
     note: str | None = None
 
+    @property
+    def period(self) -> Window | None:
+        """The window as searched: nothing after ``as_of`` is known."""
+        return (self.window[0], min(self.window[1], self.as_of)) if self.window else None
+
     def describe(self) -> str:
         """What was searched, for people: "news from 3–9 Jan 2026", "news up to 9 Jan 2026, newest first"."""
-        text = f"news from {spell(*self.window)}" if self.window else f"news up to {spell(self.as_of, self.as_of)}"
-        if self.window and self.window[1] > self.as_of:
-            text = f"news from {spell(self.window[0], self.as_of)}"
+        text = f"news from {spell(*self.period)}" if self.period else f"news up to {spell(self.as_of, self.as_of)}"
         return text + (", newest first" if self.recency else "")
 
 
