@@ -27,6 +27,7 @@ from .timeexpr import TimeScope, content_question, resolve
 
 log = logging.getLogger(__name__)
 RRF_K = 60
+_MAX_DENSE_FETCH = 1000  # an unfiltered dense search for as_of never asks for more
 
 
 @dataclass(frozen=True)
@@ -249,16 +250,9 @@ class Retriever:
         if mask is not None and not mask.any():
             return [], qvec
         fetch = min(max(s.fetch_k, k), len(lex.ids))
-        dense_ids, dense_sims = self.store.dense(qvec, fetch, filters.chroma_where(as_of_day))
+        dense_ids, dense_sims = self._dense(qvec, fetch, filters, as_of_day, mask, lex)
         lex_ids, _ = lex.search(query, fetch, mask=mask)
         rankings = [(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)]
-        window = _window_days(scope)
-        if window and s.time_weight > 0:  # the question's period: its best lexical matches join the fusion
-            inside = ((lex.days >= window[0]) & (lex.days <= window[1])).astype(np.float32)
-            if mask is not None:
-                inside *= mask
-            if inside.any():
-                rankings.append((lex.search(query, fetch, mask=inside)[0], s.time_weight))
         fused = self._time_prior(rrf(rankings), lex, scope)
         passages = _visible(fused, 3 * k if self.diversify else k, lex)
         if self.diversify:
@@ -269,6 +263,23 @@ class Retriever:
         if lexical_only:  # found by words alone: their similarity still tells the answerer how close they are
             sims.update({cid: float(v @ qvec) for cid, v in self.store.embeddings(lexical_only).items()})
         return [replace(p, similarity=round(sims.get(p.chunk_id, 0.0), 6)) for p in passages], qvec
+
+    def _dense(self, qvec: np.ndarray, fetch: int, filters: Filters, as_of_day: int | None, mask: np.ndarray | None,
+               lex: LexicalIndex) -> tuple[list[str], list[float]]:
+        """Dense candidates visible as of the question's day.
+
+        Chroma's metadata filter costs ~50x an unfiltered search here (172 ms against 3 ms on 13k chunks),
+        so ``as_of`` alone is applied after an unfiltered search that fetches more in proportion to what
+        it hides; the user's own filters (articles, sources, dates) still go to Chroma.
+        """
+        if as_of_day is None or filters:
+            return self.store.dense(qvec, fetch, filters.chroma_where(as_of_day))
+        visible = float(mask.mean()) if mask is not None else 1.0
+        wanted = min(len(lex.ids), int(fetch / max(visible, 0.02)) + 1, _MAX_DENSE_FETCH)
+        ids, sims = self.store.dense(qvec, wanted, None)
+        keep = [(cid, sim) for cid, sim in zip(ids, sims)
+                if (pos := lex.position.get(cid)) is not None and mask is not None and mask[pos] > 0]
+        return [c for c, _ in keep[:fetch]], [x for _, x in keep[:fetch]]
 
     def _time_prior(self, fused: list[tuple[str, float]], lex: LexicalIndex, scope: TimeScope | None) -> list[tuple[str, float]]:
         """Add the time prior to fused scores: closeness to the question's window, and recency when asked for.
