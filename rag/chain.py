@@ -92,7 +92,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
         passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
         passages = time_focus(passages, scope, settings.abstain_threshold)
         if generator is None:
-            matched = content_question(searched) if scope.expressions else searched
+            matched = content_question(searched) if scope.expressions and library.retriever.dated() else searched
             yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,
                           notes=notes, **stamp)
         elif failed:

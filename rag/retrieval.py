@@ -102,6 +102,7 @@ class LexicalIndex:
     bm25: Any = None
     position: dict[str, int] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
+    dated: bool = False  # some chunk's article has a publication date
 
     @classmethod
     def build(cls, store: Store) -> LexicalIndex:
@@ -127,6 +128,7 @@ class LexicalIndex:
         idx.sources = np.array([m.get("source", "") for m in idx.metadatas], dtype=object)
         idx.days = np.array([m.get("published_day", 0) for m in idx.metadatas], dtype=np.int64)
         idx.position = {cid: i for i, cid in enumerate(idx.ids)}
+        idx.dated = bool(len(idx.days) and idx.days.max() > 0)
         if idx.ids:
             tokens = [tokenize(f"{m.get('title', '')}\n{t}") for t, m in zip(idx.texts, idx.metadatas)]
             idx.idf = idf_table(tokens)
@@ -223,6 +225,10 @@ class Retriever:
         """IDF of every term in the collection, for weighing question words by rarity."""
         return self.lexical.get().idf
 
+    def dated(self) -> bool:
+        """True when some indexed article has a date: only then do a question's time words become a window."""
+        return self.lexical.get().dated
+
     def published_by(self, as_of: date) -> int:
         """How many indexed chunks were published on or before ``as_of`` (undated ones count)."""
         lex = self.lexical.get()
@@ -243,7 +249,7 @@ class Retriever:
         as_of_day = day_number(scope.as_of) if scope else None
         if as_of_day and (not len(lex.days) or int(lex.days.max()) <= as_of_day):
             as_of_day = None
-        if scope is not None and scope.expressions:  # "this week" is in the window now, not in the words to match
+        if scope is not None and scope.expressions and lex.dated:  # "this week" is in the window now, not in the words to match
             query = content_question(query)
         qvec = self.embedder.query_vector(query)
         mask = filters.mask(lex, as_of_day)
