@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from .answer import ExtractiveAnswerer
+from .dates import as_date
 from .errors import InputError
 from .library import Library
-from .retrieval import Filters, HybridRetriever
+from .retrieval import Filters, HybridRetriever, time_focus
 from .schema import Answer
+from .timeexpr import content_question, resolve
 
 
 def parse_input(value: Any) -> dict:
-    """Accept ``"question"`` or ``{"question", "history", "filters", "k"}``."""
+    """Accept ``"question"`` or ``{"question", "history", "filters", "k", "as_of"}``."""
     if isinstance(value, str):
         return {"question": value, "history": []}
     if isinstance(value, dict) and isinstance(value.get("question"), str):
@@ -38,7 +41,7 @@ def history_pairs(history: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 def build_chain(library: Library | None = None, k: int | None = None, filters: Filters | None = None,
-                answer_mode: str | None = None, llm: Any = None) -> Runnable:
+                answer_mode: str | None = None, llm: Any = None, as_of: date | str | None = None) -> Runnable:
     """The question-answering chain: ``chain.invoke("Who leads NATO?") -> Answer``.
 
     ``batch`` and ``stream`` work as for any Runnable; per-call ``filters`` and ``k`` may be given
@@ -48,6 +51,10 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
     and falls back to the extractive answer, with a note, when the model fails. ``llm`` is a LangChain
     chat model to use instead of the one ``RAG_LLM_*`` describes. With ``history``, a follow-up is made
     standalone before retrieval (``Answer.standalone_question``).
+
+    Every question is asked as of a day: ``as_of`` in the input dict, else the chain's ``as_of``, else
+    today. Articles published after it are not used, and "this week" or "latest" in the question are
+    read against it (``Answer.as_of``, ``Answer.window``, ``Answer.searched``).
     """
     library = library or Library()
     settings = library.settings
@@ -69,17 +76,39 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
     def run(value: Any, config: RunnableConfig) -> Iterator[Answer]:
         req = parse_input(value)
         question = library.check_question(req["question"])
+        day = _as_of(req.get("as_of") or as_of)
         searched, notes, failed = _standalone(question, history_pairs(req["history"]), generator,
                                               settings.max_question_chars, config)
-        passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters)
+        scope = resolve(searched, day)
+        stamp = {"as_of": day.isoformat(), "searched": scope.describe(),
+                 "window": tuple(d.isoformat() for d in scope.period) if scope.period else None}
+        if scope.note:
+            notes = (*notes, scope.note)
+        if library.lexical.get().ids and not library.retriever.published_by(day):
+            yield Answer(question=question, text=f"No article was published by {day.isoformat()}: every indexed article is "
+                         "later, so there is nothing to answer from as of that day.", abstained=True, notes=notes,
+                         standalone_question=searched, **stamp)
+            return
+        passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
+        passages = time_focus(passages, scope, settings.abstain_threshold)
         if generator is None:
-            yield replace(answerer.answer(searched, passages, qvec), question=question, standalone_question=searched, notes=notes)
+            matched = content_question(searched) if scope.expressions and library.retriever.dated() else searched
+            yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,
+                          notes=notes, **stamp)
         elif failed:
-            yield generator.extractive(question, searched, passages, qvec, notes)
+            yield replace(generator.extractive(question, searched, passages, qvec, notes), **stamp)
         else:
-            yield from generator.stream(question, searched, passages, qvec, notes, config)
+            for answer in generator.stream(question, searched, passages, qvec, notes, config):
+                yield replace(answer, **stamp)
 
     return RunnableLambda(run, name="rag_answer")
+
+
+def _as_of(value: Any) -> date:
+    try:
+        return as_date(value)
+    except ValueError as exc:
+        raise InputError(f"as_of: {exc}") from exc
 
 
 def _standalone(question: str, history: list[tuple[str, str]], generator: Any, max_chars: int,
@@ -101,6 +130,7 @@ def _standalone(question: str, history: list[tuple[str, str]], generator: Any, m
     return (rewritten if len(rewritten) <= max_chars else question), notes, bool(notes)
 
 
-def build_retriever(library: Library | None = None, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
+def build_retriever(library: Library | None = None, k: int | None = None, filters: Filters | None = None,
+                    as_of: date | None = None) -> HybridRetriever:
     library = library or Library()
-    return HybridRetriever(library=library, k=k or library.settings.top_k, filters=filters or Filters())
+    return HybridRetriever(retriever=library.retriever, k=k or library.settings.top_k, filters=filters or Filters(), as_of=as_of)

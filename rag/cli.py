@@ -90,8 +90,9 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
 @click.argument("question")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Passages to answer from.")
 @click.option("--article", "article_ids", multiple=True, help="Only these article ids (repeatable).")
-@click.option("--since", help="Only articles published on or after YYYY-MM-DD.")
-@click.option("--until", help="Only articles published on or before YYYY-MM-DD.")
+@click.option("--since", help="Only articles published in or after YYYY, YYYY-MM or YYYY-MM-DD (the whole period).")
+@click.option("--until", help="Only articles published in or before YYYY, YYYY-MM or YYYY-MM-DD (the whole period).")
+@click.option("--as-of", "as_of", help="Ask as of this day (YYYY-MM-DD; default today): later articles are not used.")
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), help="Quote sentences, or have a chat model write (RAG_ANSWER_MODE).")
 @click.option("--provider", type=click.Choice(["openai", "ollama"]), help="Chat model API for --mode llm (RAG_LLM_PROVIDER).")
 @click.option("--base-url", help="OpenAI-compatible or Ollama server URL (RAG_LLM_BASE_URL).")
@@ -100,25 +101,31 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @click.pass_obj
 def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple[str, ...], since: str | None,
-        until: str | None, mode: str | None, provider: str | None, base_url: str | None, llm_model: str | None,
+        until: str | None, as_of: str | None, mode: str | None, provider: str | None, base_url: str | None, llm_model: str | None,
         timeout: float | None, as_json: bool) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .chain import build_chain
-    from .loaders import normalise_date
+    from .dates import parse_day, parse_period
     from .retrieval import Filters
 
     for name, value in (("--since", since), ("--until", until)):
-        if value and not normalise_date(value):
-            raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=name)
+        try:
+            if value:
+                parse_period(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=name) from exc
+    try:
+        day = parse_day(as_of) if as_of else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from exc
     if not question.strip():
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
-    filters = Filters(tuple(article_ids), (), normalise_date(since) if since else None,
-                      normalise_date(until) if until else None)
+    filters = Filters(tuple(article_ids), (), since.strip() if since else None, until.strip() if until else None)
     overrides = {"answer_mode": mode, "llm_provider": provider, "llm_base_url": base_url, "llm_model": llm_model,
                  "llm_timeout": timeout}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     try:
-        answer = build_chain(_library(settings), k=top_k, filters=filters).invoke(question)
+        answer = build_chain(_library(settings), k=top_k, filters=filters, as_of=day).invoke(question)
     except RagError as exc:
         _fail(exc)
     if as_json:
@@ -127,6 +134,8 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     click.echo(wrap(answer.text))
+    if answer.searched:
+        click.echo("\n" + wrap(f"Searched {answer.searched} (as of {answer.as_of})."))
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo("\nNot supported by the cited passages:")
@@ -136,7 +145,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         click.echo(wrap(note, "  ", "note: "), err=True)
     for c in answer.citations:
         click.echo("\n" + wrap(c.title or "Untitled", "    ", f"[{c.number}] "))
-        click.echo(wrap(" · ".join(x for x in (c.published, _source_label(c.source)) if x), "    "))
+        click.echo(wrap(" · ".join(x for x in (c.published or "undated", _source_label(c.source)) if x), "    "))
         for s, e in c.quotes:
             click.echo(wrap(f"“{c.passage[s:e]}”", "      ", "    "))
 

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     fetch_k: int = Field(30, ge=1, le=500, description="Candidates from each of dense and lexical search before fusion.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
+    time_weight: float = Field(1.0, ge=0, description="Prior for articles in the period a question names, in first-rank RRF units.")
+    window_half_life_days: float = Field(7.0, gt=0, description="Outside the question's period the prior halves every this many days.")
+    recency_weight: float = Field(1.0, ge=0, description="Prior for the newest reporting when a question says latest/current/still.")
+    news_recency_weight: float = Field(0.0, ge=0, description="Recency prior for every question (news is read as of its date); 0 = off.")
+    recency_half_life_days: float = Field(30.0, gt=0, description="The recency prior halves with every this many days of age.")
 
     answer_mode: Literal["extractive", "llm"] = "extractive"
     answer_max_words: int = Field(60, ge=10)
@@ -69,7 +74,8 @@ class Settings(BaseSettings):
     abstain_missing_threshold: float = Field(
         0.40, description="Below this similarity, abstain too when a distinctive question word is in no passage.")
 
-    max_file_mb: float = Field(20.0, gt=0, description="Larger files are rejected.")
+    max_file_mb: float = Field(20.0, gt=0, description="Larger files (or articles in a JSON/JSONL archive) are rejected.")
+    max_archive_mb: float = Field(1024.0, gt=0, description="Largest JSON/JSONL archive of many articles (each within RAG_MAX_FILE_MB).")
     max_question_chars: int = Field(1000, ge=10)
 
     llm_provider: Literal["openai", "ollama"] = "openai"

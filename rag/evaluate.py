@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
+from .dates import as_date
 from .errors import InputError, StoreMismatchError
 from .library import Library
-from .schema import Answer
+from .schema import Answer, Passage
+from .timeexpr import resolve
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,47 @@ def read_set(folder: Path) -> tuple[list[dict], list[dict]]:
             [json.loads(line) for line in q.open(encoding="utf-8") if line.strip()])
 
 
+def read_scoring(folder: Path) -> str:
+    """The set's scoring rule from its optional set.json: "any-article" or the default "gold-article"."""
+    meta = folder / "set.json"
+    if not meta.exists():
+        return "gold-article"
+    try:
+        scoring = json.loads(meta.read_text(encoding="utf-8")).get("scoring", "gold-article")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise InputError(f"{meta}: not a JSON object ({exc})") from exc
+    if scoring not in ("any-article", "gold-article"):
+        raise InputError(f"{meta}: unknown scoring {scoring!r}; use \"any-article\" or leave it out.")
+    return scoring
+
+
+def score(t: _Tally, q: dict, passages: list[Passage], answer: Answer, any_article: bool) -> None:
+    """Add one answerable question to the tally, scored as the set's README defines."""
+    golds = q["answers"]
+    t.n += 1
+    ranks = [i for i, p in enumerate(passages)
+             if (any_article or p.article_id == q.get("article_id")) and contains_any(p.text, golds)]
+    first = ranks[0] if ranks else None
+    t.hit1 += first is not None and first < 1
+    t.hit4 += first is not None and first < 4
+    t.hit10 += first is not None and first < 10
+    t.rr += 1.0 / (first + 1) if first is not None else 0.0
+    t.answer_hit += contains_any(answer.text, golds) and len(answer.text.split()) <= 60
+    t.abstained_wrongly += answer.abstained
+    if answer.citations:
+        t.cited += 1
+        t.supported += any(contains_any(c.passage, golds) for c in answer.citations)
+
+
+def rates(t: _Tally) -> dict:
+    def r(x: float, n: int) -> float | None:
+        return round(x / n, 4) if n else None
+
+    return {"retrieval_hit@1": r(t.hit1, t.n), "retrieval_hit@4": r(t.hit4, t.n), "retrieval_hit@10": r(t.hit10, t.n),
+            "mrr@10": r(t.rr, t.n), "answer_hit": r(t.answer_hit, t.n), "citation_support": r(t.supported, t.n),
+            "citation_support_of_cited": r(t.supported, t.cited), "abstained_on_answerable": r(t.abstained_wrongly, t.n)}
+
+
 def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | None = None,
              show_progress: bool = False) -> dict:
     """Index the set's articles into a separate store and score every question (or every n-th, with ``limit``)."""
@@ -74,7 +117,8 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
     report = library.ingest([path], prune=True, show_progress=show_progress)
     chain = build_chain(library)
 
-    t = _Tally()
+    any_article = read_scoring(folder) == "any-article"
+    tallies = {"all": _Tally(), "time_relative": _Tally(), "other": _Tally()}
     unanswerable = abstained_right = 0
     latencies: list[float] = []
     iterator = questions
@@ -83,47 +127,38 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
 
         iterator = tqdm(questions, unit="q", desc="Questions")
     for q in iterator:
+        as_of = q.get("asked") or None
         t0 = time.perf_counter()
-        answer: Answer = chain.invoke(q["question"])
+        answer: Answer = chain.invoke({"question": q["question"], "as_of": as_of})
         latencies.append(time.perf_counter() - t0)
-        passages = library.search(q["question"], 10)  # ranking for hit@k, outside the timed answer
+        passages = library.search(q["question"], 10, as_of=as_of)  # ranking for hit@k, outside the timed answer
         golds = q.get("answers") or []
         if not golds:
             unanswerable += 1
             abstained_right += int(answer.abstained)
             continue
-        t.n += 1
-        ranks = [i for i, p in enumerate(passages) if p.article_id == q.get("article_id") and contains_any(p.text, golds)]
-        first = ranks[0] if ranks else None
-        t.hit1 += first is not None and first < 1
-        t.hit4 += first is not None and first < 4
-        t.hit10 += first is not None and first < 10
-        t.rr += 1.0 / (first + 1) if first is not None else 0.0
-        t.answer_hit += contains_any(answer.text, golds) and len(answer.text.split()) <= 60
-        t.abstained_wrongly += answer.abstained
-        if answer.citations:
-            t.cited += 1
-            t.supported += any(contains_any(c.passage, golds) for c in answer.citations)
+        relative = resolve(q["question"], as_date(as_of)).relative
+        for t in (tallies["all"], tallies["time_relative" if relative else "other"]):
+            score(t, q, passages, answer, any_article)
     lat = np.array(latencies) * 1000
+    t = tallies["all"]
     return {
         "set": folder.name,
         "questions": len(questions),
         "answerable": t.n,
+        "scoring": "any-article" if any_article else "gold-article",
         "articles_indexed": len(report.added) + len(report.unchanged) + len(report.updated),
-        "retrieval_hit@1": round(t.hit1 / t.n, 4) if t.n else None,
-        "retrieval_hit@4": round(t.hit4 / t.n, 4) if t.n else None,
-        "retrieval_hit@10": round(t.hit10 / t.n, 4) if t.n else None,
-        "mrr@10": round(t.rr / t.n, 4) if t.n else None,
-        "answer_hit": round(t.answer_hit / t.n, 4) if t.n else None,
-        "citation_support": round(t.supported / t.n, 4) if t.n else None,
-        "citation_support_of_cited": round(t.supported / t.cited, 4) if t.cited else None,
-        "abstained_on_answerable": round(t.abstained_wrongly / t.n, 4) if t.n else None,
+        **rates(t),
         "unanswerable": unanswerable,
         "abstention_accuracy": round(abstained_right / unanswerable, 4) if unanswerable else None,
+        "time_relative": {"answerable": tallies["time_relative"].n, **rates(tallies["time_relative"])},
+        "other": {"answerable": tallies["other"].n, **rates(tallies["other"])},
         "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "settings": {"top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,
                      "chunk_overlap_tokens": settings.chunk_overlap_tokens, "fetch_k": settings.fetch_k,
+                     "time_weight": settings.time_weight, "recency_weight": settings.recency_weight,
+                     "news_recency_weight": settings.news_recency_weight,
                      "embedding_model": library.embedder.label, "embedding_backend": settings.embedding_backend,
                      "embedding_precision": library.embedder.precision},
         "ingest_seconds": report.seconds,

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,15 +15,16 @@ import numpy as np
 
 from .chunking import WordPieces, chunk_article
 from .config import Settings
+from .dates import as_date
 from .embeddings import Embedder, get_embedder, model_label
-from .errors import EmptyStoreError, InputError
-from .loaders import clean_text, load_paths
+from .loaders import load_paths
 from .locking import writer
 from .memory import limit_malloc_arenas
-from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
+from .retrieval import Filters, LexicalCache, Retriever, check_question
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .sentences import embed_text, model_input, pack
 from .store import Store, WriteItem
+from .timeexpr import TimeScope, resolve
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,12 @@ class Library:
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, check: bool = True) -> None:
         self.settings = settings or Settings()
+        s = self.settings
         self._embedder = embedder
         limit_malloc_arenas()  # before Chroma starts its threads, as when the model was loaded first
-        self.store = Store(self.settings, embedder.label if embedder else model_label(self.settings.embedding_model), check=check)
-        self.lexical = LexicalCache(self.store)
+        self.store = Store(s, embedder.label if embedder else model_label(s.embedding_model), check=check)
+        # the model loads on first use (a question, an ingest): listing or removing articles never needs it
+        self.retriever = Retriever(self.store, lambda: self.embedder, s)
 
     @property
     def embedder(self) -> Embedder:
@@ -87,7 +90,7 @@ class Library:
         report = IngestReport()
         max_bytes = int(self.settings.max_file_mb * 1_000_000)
         loaded: list[Article] = []
-        for item in load_paths(paths, max_bytes):
+        for item in load_paths(paths, max_bytes, int(self.settings.max_archive_mb * 1_000_000)):
             if item.problem:
                 report.skipped.append(item.problem)
             if item.warning:
@@ -244,64 +247,25 @@ class Library:
     def is_empty(self) -> bool:
         return self.store.count_articles() == 0
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
-        """The ``k`` best passages for ``query``: dense and BM25 candidates fused by reciprocal rank."""
-        return self.search_with_vector(query, k, filters)[0]
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               as_of: date | str | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` as of ``as_of`` (default today): see :class:`Retriever`."""
+        return self.search_with_vector(query, k, filters, scope=resolve(query, as_date(as_of)))[0]
 
-    def search_with_vector(self, query: str, k: int | None = None,
-                           filters: Filters | None = None) -> tuple[list[Passage], np.ndarray]:
-        query = self.check_question(query)
-        lex = self.lexical.get()  # one revision read; rebuilt only when the store changed
-        if not lex.ids:
-            raise EmptyStoreError(f"No articles are indexed in {self.store.where} yet. Add some with 'python -m rag ingest PATH'.")
-        s = self.settings
-        k = s.top_k if k is None else k
-        if not 1 <= k <= 50:
-            raise InputError(f"k={k}: ask for between 1 and 50 passages.")
-        filters = filters or Filters()
-        qvec = self.embedder.query_vector(query)
-        fetch = min(max(s.fetch_k, k), len(lex.ids))
-        dense_ids, dense_sims = self.store.dense(qvec, fetch, filters.chroma_where())
-        lex_ids, _ = lex.search(query, fetch, filters)
-        fused = rrf([(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)])
-        passages = self._visible(fused, k, lex)
-        sims = dict(zip(dense_ids, dense_sims))
-        lexical_only = [p.chunk_id for p in passages if p.chunk_id not in sims]
-        if lexical_only:  # found by words alone: their similarity still tells the answerer how close they are
-            sims.update({cid: float(v @ qvec) for cid, v in self.store.embeddings(lexical_only).items()})
-        return [replace(p, similarity=round(sims.get(p.chunk_id, 0.0), 6)) for p in passages], qvec
+    def search_with_vector(self, query: str, k: int | None = None, filters: Filters | None = None,
+                           scope: TimeScope | None = None) -> tuple[list[Passage], np.ndarray]:
+        return self.retriever.search(self.check_question(query), k, filters, scope)
 
     def term_weights(self) -> dict[str, float]:
         """IDF of every term in the collection, for weighing question words by rarity."""
-        return self.lexical.get().idf
+        return self.retriever.term_weights()
 
-    def _visible(self, fused: list[tuple[str, float]], k: int, lex: LexicalIndex) -> list[Passage]:
-        """Top ``k`` fused chunks that belong to a committed article version.
-
-        The lexical index holds exactly the committed chunks of the revision it was built at, so this
-        is a lookup in memory: a dense hit it does not know is a half-written (or newer) version.
-        """
-        out: list[Passage] = []
-        for cid, score in fused:
-            pos = lex.position.get(cid)
-            if pos is None:
-                continue
-            text, m = lex.texts[pos], lex.metadatas[pos]
-            out.append(Passage(chunk_id=cid, article_id=m["article_id"], title=m.get("title", ""),
-                               source=m.get("source", ""), published=m.get("published"), text=text,
-                               start=int(m.get("start", 0)), end=int(m.get("end", 0)), score=round(score, 6)))
-            if len(out) == k:
-                break
-        return out
+    @property
+    def lexical(self) -> LexicalCache:
+        return self.retriever.lexical
 
     def check_question(self, question: str) -> str:
-        q = " ".join(clean_text(question or "").split())  # lone surrogates (non-UTF-8 argv) break the tokenizer
-        if not q:
-            raise InputError("The question is empty: type a question about the articles.")
-        if len(q) > self.settings.max_question_chars:
-            raise InputError(f"The question is {len(q)} characters long; the limit is {self.settings.max_question_chars} "
-                             "(RAG_MAX_QUESTION_CHARS).")
-        return q
+        return check_question(question, self.settings.max_question_chars)
 
 
 def _batches(items: list, n: int) -> Iterator[list]:

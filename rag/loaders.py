@@ -11,9 +11,10 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
+from .dates import DateProblem, parse_date
 from .errors import InputError
 from .schema import Article, FileProblem
 
@@ -65,22 +66,17 @@ def _file_id(path: Path) -> str:
     return f"{stem}-{digest}"
 
 
-def normalise_date(value: object) -> str | None:
-    """Any common date form to ISO YYYY-MM-DD, or None."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, (datetime, date)):
-        return value.strftime("%Y-%m-%d")
-    text = str(value).strip()
-    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text)
-    if m:
-        return m.group(0)
-    try:
-        from dateutil import parser
+def normalise_date(value: object, today: date | None = None) -> tuple[str | None, str | None]:
+    """A publication date at its real precision (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``) and a warning, if any.
 
-        return parser.parse(text, fuzzy=True).strftime("%Y-%m-%d")
-    except (ValueError, OverflowError, TypeError):
-        return None
+    Strict (:func:`rag.dates.parse_date`): nothing is invented, so a refused value gives ``None`` (or the
+    part that holds, e.g. the month of an impossible day) and the reason, which the loader reports.
+    """
+    try:
+        return parse_date(value, today), None
+    except DateProblem as exc:
+        kept = exc.args[1] if len(exc.args) > 1 else None
+        return kept, exc.args[0]
 
 
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
@@ -92,21 +88,23 @@ def clean_text(text: str) -> str:
 
 
 def _make(path: Path, article_id: str, title: str, text: str, source: str, published: object = None,
-          author: str | None = None) -> Article:
+          author: str | None = None) -> tuple[Article, str | None]:
+    """The article and a warning about its date, if the date was refused or cut to its real precision."""
     title = " ".join(clean_text(title).split())[:500]
     text = clean_text(text).strip()
     article_id, source = clean_text(article_id), clean_text(source)
     author = clean_text(str(author))[:200] if author else None
+    day, warning = normalise_date(published)
     return Article(
         id=article_id,
         title=title or "Untitled",
         text=text,
         source=source,
-        published=normalise_date(published),
+        published=day,
         author=author,
         content_hash=content_hash(title, text),
         origin=str(path.resolve()),
-    )
+    ), warning
 
 
 def decode(data: bytes) -> tuple[str, str | None]:
@@ -145,7 +143,7 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
     return (meta if isinstance(meta, dict) else {}), text[m.end():]
 
 
-def _load_text(path: Path, raw: str) -> Article:
+def _load_text(path: Path, raw: str) -> tuple[Article, str | None]:
     meta, body = _split_front_matter(raw)
     title = str(meta.get("title") or "")
     if not title:
@@ -160,10 +158,14 @@ def _load_text(path: Path, raw: str) -> Article:
     )
 
 
-def _load_html(path: Path, raw: str) -> Article:
+def _load_html(path: Path, raw: str) -> tuple[Article, str | None]:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False, url=None)
+    # The date from the page's metadata and markup only (article:published_time, JSON-LD, <time>):
+    # htmldate's extensive search also guesses from any date in the text.
+    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False, url=None,
+                                      date_extraction_params={"original_date": True, "extensive_search": False,
+                                                              "max_date": date.today().isoformat()})
     if doc is None:
         raise ValueError("no article text found in the HTML")
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
@@ -174,7 +176,10 @@ def _load_html(path: Path, raw: str) -> Article:
     return _make(path, _file_id(path), title, text, data.get("url") or str(path), data.get("date"), data.get("author"))
 
 
-def _record(path: Path, rec: object, where: str) -> Article:
+_DATE_KEYS = ("published", "date", "pubDate", "datePublished")
+
+
+def _record(path: Path, rec: object, where: str) -> tuple[Article, str | None]:
     if not isinstance(rec, dict):
         raise ValueError(f"{where}: expected an object with title and text")
     text = rec.get("text") or rec.get("body") or rec.get("content")
@@ -184,21 +189,58 @@ def _record(path: Path, rec: object, where: str) -> Article:
     article_id = str(rid) if rid not in (None, "") else f"{_file_id(path)}-{where.replace(' ', '')}"
     source = rec.get("url") or rec.get("source") or f"{path}#{where.replace(' ', '')}"
     return _make(path, article_id, str(rec.get("title") or rec.get("headline") or "Untitled"), text, str(source),
-                 rec.get("published") or rec.get("date"), rec.get("author"))
+                 next((rec[k] for k in _DATE_KEYS if rec.get(k) not in (None, "")), None), rec.get("author"))
 
 
-def _load_records(path: Path, raw: str) -> Iterator[Loaded]:
+def _loaded(path: str, made: tuple[Article, str | None]) -> Loaded:
+    article, warning = made
+    return Loaded(article=article, warning=FileProblem(path, warning) if warning else None)
+
+
+def _too_big(size: int, max_bytes: int | None, what: str) -> str | None:
+    if max_bytes is not None and size > max_bytes:
+        return f"{what} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (set RAG_MAX_FILE_MB to raise it)"
+    return None
+
+
+def _jsonl_line(path: Path, n: int, line: str, max_bytes: int | None) -> Loaded | None:
+    if not line.strip():
+        return None
+    where = f"{path}:{n}"
+    if reason := _too_big(len(line.encode("utf-8", "surrogatepass")), max_bytes, f"the record on line {n}"):
+        return Loaded(problem=FileProblem(where, reason))
+    try:
+        return _loaded(where, _record(path, json.loads(line), f"line {n}"))
+    except json.JSONDecodeError as exc:
+        return Loaded(problem=FileProblem(where, f"invalid JSON on line {n}: {exc.msg}"))
+    except ValueError as exc:
+        return Loaded(problem=FileProblem(where, str(exc)))
+
+
+def _stream_jsonl(path: Path, max_bytes: int | None) -> Iterator[Loaded]:
+    """An archive line by line: memory holds one record, and the per-article limit applies to each."""
+    shown = display_path(path)
+    with path.open("rb") as f:
+        for n, raw_line in enumerate(f, 1):
+            if max_bytes is not None and len(raw_line) > max_bytes:
+                yield Loaded(problem=FileProblem(f"{shown}:{n}", _too_big(len(raw_line), max_bytes, f"the record on line {n}")))
+                continue
+            try:
+                line, warning = decode(raw_line)
+            except ValueError as exc:
+                yield Loaded(problem=FileProblem(f"{shown}:{n}", str(exc)))
+                continue
+            if warning:
+                yield Loaded(warning=FileProblem(f"{shown}:{n}", warning))
+            if item := _jsonl_line(path, n, line, None):
+                yield item
+
+
+def _load_records(path: Path, raw: str, max_bytes: int | None = None) -> Iterator[Loaded]:
     if path.suffix.lower() == ".jsonl":
         for n, line in enumerate(raw.splitlines(), 1):
-            if not line.strip():
-                continue
-            where = f"line {n}"
-            try:
-                yield Loaded(article=_record(path, json.loads(line), where))
-            except json.JSONDecodeError as exc:
-                yield Loaded(problem=FileProblem(f"{path}:{n}", f"invalid JSON on line {n}: {exc.msg}"))
-            except ValueError as exc:
-                yield Loaded(problem=FileProblem(f"{path}:{n}", str(exc)))
+            if item := _jsonl_line(path, n, line, max_bytes):
+                yield item
         return
     try:
         data = json.loads(raw)
@@ -209,13 +251,17 @@ def _load_records(path: Path, raw: str) -> Iterator[Loaded]:
         data = data["articles"]
     records = data if isinstance(data, list) else [data]
     for n, rec in enumerate(records):
+        where = f"{path}[{n}]"
+        if max_bytes is not None and (reason := _too_big(len(json.dumps(rec).encode()), max_bytes, f"item {n}")):
+            yield Loaded(problem=FileProblem(where, reason))
+            continue
         try:
-            yield Loaded(article=_record(path, rec, f"item {n}"))
+            yield _loaded(where, _record(path, rec, f"item {n}"))
         except ValueError as exc:
             yield Loaded(problem=FileProblem(f"{path}[{n}]", str(exc)))
 
 
-def _load_pdf(path: Path) -> Article:
+def _load_pdf(path: Path) -> tuple[Article, str | None]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -225,6 +271,7 @@ def _load_pdf(path: Path) -> Article:
             raise ValueError("encrypted PDF (needs a password)")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata or {}
+        created = _pdf_created(reader)
     except ValueError:
         raise
     except (PdfReadError, OSError, KeyError, TypeError, AttributeError) as exc:
@@ -237,12 +284,17 @@ def _load_pdf(path: Path) -> Article:
     if not text.strip():
         raise ValueError("PDF has no extractable text (scanned images?)")
     title = str(meta.get("/Title") or "").strip() or text.strip().split("\n", 1)[0][:200]
-    return _make(path, _file_id(path), title, text, str(path), meta.get("/CreationDate", None) and _pdf_date(str(meta["/CreationDate"])))
+    return _make(path, _file_id(path), title, text, str(path), created)
 
 
-def _pdf_date(value: str) -> str | None:
-    m = re.match(r"D?:?(\d{4})(\d{2})(\d{2})", value)
-    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
+def _pdf_created(reader) -> object:
+    """pypdf's ``creation_date`` (a datetime); the raw ``D:YYYYMMDD`` string when pypdf cannot parse it."""
+    try:
+        return reader.metadata.creation_date if reader.metadata else None
+    except Exception:  # a malformed date string: keep what its digits say, strictly parsed
+        raw = str((reader.metadata or {}).get("/CreationDate", ""))
+        m = re.match(r"D?:?(\d{4})(\d{2})?(\d{2})?", raw)
+        return "-".join(g for g in m.groups() if g) if m else raw
 
 
 def display_path(path: Path | str) -> str:
@@ -285,26 +337,35 @@ def _read_bounded(path: Path, max_bytes: int | None) -> bytes:
     return data
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> Iterator[Loaded]:
+def load_file(path: Path, max_bytes: int | None = None, max_archive_bytes: int | None = None) -> Iterator[Loaded]:
     """Load one file; never raises for bad content, yields problems instead.
 
     Only regular files are opened (a FIFO named ``x.txt`` would block a read forever), and never
-    more than ``max_bytes`` of one, so memory stays bounded whatever the folder holds.
+    more than ``max_bytes`` of one article, so memory stays bounded whatever the folder holds. A JSON
+    or JSONL archive of many articles may be up to ``max_archive_bytes`` (default: ``max_bytes``); the
+    per-article limit then applies to each record, and a JSONL archive over ``max_bytes`` is read a line at a time.
     """
     shown = display_path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         yield Loaded(problem=FileProblem(shown, f"unsupported file type '{suffix or path.name}'"))
         return
-    reason = _check_file(path, max_bytes)
+    archive = suffix in (".json", ".jsonl")
+    file_limit = max(max_archive_bytes, max_bytes or 0) if archive and max_archive_bytes is not None else max_bytes
+    reason = _check_file(path, file_limit)
     if reason:
+        if file_limit != max_bytes:
+            reason = reason.replace("RAG_MAX_FILE_MB", "RAG_MAX_ARCHIVE_MB")
         yield Loaded(problem=FileProblem(shown, reason))
         return
     try:
         if suffix == ".pdf":
-            yield Loaded(article=_load_pdf(path))
+            yield _loaded(shown, _load_pdf(path))
             return
-        raw_bytes = _read_bounded(path, max_bytes)
+        if suffix == ".jsonl" and max_bytes is not None and path.stat().st_size > max_bytes:
+            yield from _stream_jsonl(path, max_bytes)
+            return
+        raw_bytes = _read_bounded(path, file_limit)
     except PermissionError:
         yield Loaded(problem=FileProblem(shown, "permission denied"))
         return
@@ -326,11 +387,11 @@ def load_file(path: Path, max_bytes: int | None = None) -> Iterator[Loaded]:
     warn = FileProblem(shown, warning) if warning else None
     try:
         if suffix in (".json", ".jsonl"):
-            yield from _load_records(path, raw)
+            yield from _load_records(path, raw, max_bytes)
             if warn:
                 yield Loaded(warning=warn)
             return
-        article = _load_html(path, raw) if suffix in (".html", ".htm") else _load_text(path, raw)
+        article, date_warning = _load_html(path, raw) if suffix in (".html", ".htm") else _load_text(path, raw)
     except ValueError as exc:
         yield Loaded(problem=FileProblem(shown, str(exc)))
         return
@@ -338,6 +399,8 @@ def load_file(path: Path, max_bytes: int | None = None) -> Iterator[Loaded]:
         log.debug("loader failed on %s", shown, exc_info=True)
         yield Loaded(problem=FileProblem(shown, f"could not parse: {type(exc).__name__}: {str(exc)[:200]}"))
         return
+    if date_warning:
+        warn = FileProblem(shown, f"{warn.reason}; {date_warning}" if warn else date_warning)
     yield Loaded(article=article, warning=warn)
 
 
@@ -362,14 +425,15 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path | FileProblem]:
             yield FileProblem(display_path(p), "no such file or folder")
 
 
-def load_paths(paths: Iterable[Path | str], max_bytes: int | None = None) -> Iterator[Loaded]:
+def load_paths(paths: Iterable[Path | str], max_bytes: int | None = None,
+               max_archive_bytes: int | None = None) -> Iterator[Loaded]:
     """Load every supported file under ``paths``; duplicates of an earlier article are reported, not loaded."""
     seen: dict[str, str] = {}
     for item in iter_files(paths):
         if isinstance(item, FileProblem):
             yield Loaded(problem=item)
             continue
-        for loaded in load_file(item, max_bytes):
+        for loaded in load_file(item, max_bytes, max_archive_bytes):
             a = loaded.article
             if a is not None:
                 first = seen.setdefault(a.content_hash, a.source)

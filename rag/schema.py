@@ -92,6 +92,9 @@ class Answer:
     notes: tuple[str, ...] = ()
     standalone_question: str | None = None
     sentences: tuple[SentenceCheck, ...] = ()  # generated answers only: the citation check of each sentence
+    as_of: str | None = None  # the day the question was asked as of (YYYY-MM-DD): later articles were not used
+    window: tuple[str, str] | None = None  # the period the question names, resolved against as_of (first, last day)
+    searched: str | None = None  # what was searched, for people: "news from 3–9 Jan 2026"
 
     def to_dict(self) -> dict:
         from dataclasses import asdict

@@ -20,6 +20,7 @@ import numpy as np
 
 from .chroma import _LOCK, ChromaClient, Guarded
 from .config import Settings
+from .dates import day_number
 from .errors import EmptyStoreError, NotFoundError, StoreMismatchError
 from .schema import Article, ArticleInfo, Chunk
 from .sentences import META_KEY
@@ -38,16 +39,6 @@ _PAGE = 5000
 def version_of(content_hash: str) -> str:
     """The short content version that chunk and text ids carry."""
     return content_hash[:12]
-
-
-def day_number(iso: str | None) -> int | None:
-    """YYYY-MM-DD to an int Chroma can range-filter (YYYYMMDD)."""
-    if not iso:
-        return None
-    try:
-        return int(iso[:10].replace("-", ""))
-    except ValueError:
-        return None
 
 
 def chunk_owner(chunk_id: str) -> tuple[str, str]:
@@ -220,8 +211,9 @@ class Store:
             # Only what filters need, beside the chunk's offsets: title and date come from the
             # article's record (one per article), the version and index from the chunk id. Each
             # metadata key is a row and index entries in Chroma's SQLite.
+            # published_day 0: undated, so an "as of" filter (published_day <= day) keeps it
             base = _clean({"article_id": article.id, "source": article.source,
-                           "published_day": day_number(article.published)})
+                           "published_day": day_number(article.published) or 0})
             blobs = list(sentences) or [None] * len(chunks)
             for c, v, blob in zip(chunks, emb, blobs):
                 ids.append(c.id)

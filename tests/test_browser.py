@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,12 @@ def test_cited_answer_shows_the_highlighted_passage(page):
     card.wait_for()
     assert "NATO Chief Says Afghanistan Troop Pullout Depends on Taliban" in card.inner_text()
     assert any("Stoltenberg" in m for m in card.locator("mark").all_inner_texts())
+    # asked as of today (the sidebar's As of), and the answer says what it searched
+    today = date.today()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    shown = [sidebar.get_by_role("spinbutton", name=f"{part}, As of").get_attribute("aria-valuenow") for part in ("year", "month", "day")]
+    assert shown == [str(today.year), str(today.month), str(today.day)]
+    assert f"Searched news up to {today.day} {today:%b} {today.year}" in page.locator('[data-testid="stChatMessage"]').last.inner_text()
     page.screenshot(path=str(ARTIFACTS / "cited-answer.png"))
     if os.environ.get("RAG_DOCS_SCREENSHOT"):
         (ROOT / "docs").mkdir(exist_ok=True)

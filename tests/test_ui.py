@@ -161,6 +161,24 @@ def test_date_filter_restricts_the_sources(app_env):
     assert '<a href="https://news.example/harbour"' in card and "<span>2023-05-02</span>" in card
 
 
+def test_as_of_date_hides_later_articles_and_the_answer_says_what_was_searched(app_env):
+    at = start()
+    records = (b'[{"title": "Exampleton elects a mayor", "published": "2024-05-01", '
+               b'"text": "Exampleton elected Jane Doe as its mayor on Tuesday. Doe promised to repair the bridge."}, '
+               b'{"title": "Exampleton has a new mayor", "published": "2025-06-01", '
+               b'"text": "Exampleton\'s new mayor is John Roe, who won the election on Sunday. Roe promised new parks."}]')
+    at.sidebar.file_uploader[0].set_value(("mayors.json", records, "application/json")).run()
+    assert at.sidebar.date_input(key="as_of").value == date.today()
+    at.sidebar.date_input(key="as_of").set_value(date(2024, 12, 31)).run()
+    assert "as of 2024-12-31" in at.caption[0].value
+    ask(at, "Who was elected mayor of Exampleton this year?")
+    assert at.session_state["last_request"]["as_of"] == date(2024, 12, 31)
+    answer = at.session_state["turns"][0][1]
+    assert "Jane Doe" in answer.text and "John Roe" not in answer.text
+    assert "Exampleton has a new mayor" not in {p.title for p in answer.passages}
+    assert any("Searched news from 2024 (as of 2024-12-31)" in c.value for c in at.caption)
+
+
 def test_export_holds_questions_answers_and_citations(app_env):
     at = ask(start(), NATO_Q)
     assert not at.sidebar.download_button[0].proto.disabled

@@ -22,7 +22,7 @@ import streamlit as st  # noqa: E402
 
 from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
 from rag.errors import InputError  # noqa: E402
-from ui import conversations, render  # noqa: E402
+from ui import conversations, render, timebar  # noqa: E402
 from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,7 @@ def _iso(d: date | None) -> str | None:
 def show_answer(answer: Answer, turn: int, names: dict[str, str]) -> None:
     prefix = f"t{turn}"
     st.html(render.answer_html(answer, prefix))
+    timebar.searched_caption(answer)
     for note in answer.notes:  # e.g. the LLM failed and this is the extractive fallback, or markers were dropped
         st.caption(f":material/info: {render.md_escape(note)}")
     unsupported = [s for s in getattr(answer, "sentences", ()) if not s.supported]
@@ -300,7 +301,7 @@ def answer_stream(chain, request: dict, out: list[Answer]):
                 time.sleep(STREAM_WORD_DELAY)
 
 
-def ask(res: Resources, question: str, filters: Filters, k: int, mode: str) -> None:
+def ask(res: Resources, question: str, filters: Filters, k: int, mode: str, as_of: date | None = None) -> None:
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
@@ -309,7 +310,7 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str) -> N
         except InputError as exc:
             st.error(str(exc))
             return
-        request = {"question": question, "history": history(), "filters": filters, "k": k}
+        request = {"question": question, "history": history(), "filters": filters, "k": k, "as_of": as_of}
         st.session_state.last_request = request
         out: list[Answer] = []
         slot = st.empty()
@@ -372,6 +373,7 @@ def main() -> None:
         library_panel(res)
     with ask_box:
         filters, k, mode = filters_panel(res)
+        as_of = timebar.as_of_input()
 
     st.title("Ask the articles", anchor=False)
     infos = res.library.articles()
@@ -380,6 +382,8 @@ def main() -> None:
         scope = f"{len(filters.article_ids)} of {scope}"
     if filters.published_from or filters.published_to:
         scope += f", published {filters.published_from or '…'} to {filters.published_to or '…'}"
+    if as_of != date.today():
+        scope += f", as of {as_of.isoformat()}"
     st.caption(f"Answers quote the indexed news articles and cite them; searching {scope}.")
 
     names = original_names(settings.uploads_path)
@@ -393,7 +397,7 @@ def main() -> None:
                            max_chars=settings.max_question_chars, key="prompt")
     prompt = prompt or st.session_state.pop("pending", None)
     if prompt:
-        ask(res, prompt, filters, k, mode)
+        ask(res, prompt, filters, k, mode, as_of)
     elif not st.session_state.turns:
         if not infos:
             st.info("The library is empty: add articles in the sidebar.")

@@ -134,8 +134,7 @@ def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = No
     """
     text, spans, cut_before, cut_after = excerpt(c.passage, c.quotes)
     meta = [source_html(c.source, names)] if c.source else []
-    if c.published:
-        meta.append(f"<span>{esc(c.published)}</span>")
+    meta.append(f"<span>{esc(c.published)}</span>" if c.published else '<span class="rag-undated">undated</span>')
     return (
         f'<div class="rag-card" id="{anchor(prefix, c.number)}">'
         f'<div class="rag-card-head"><span class="rag-num">{c.number}</span>'

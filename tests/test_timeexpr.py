@@ -1,0 +1,46 @@
+"""Time in a question, resolved against the day it is asked."""
+
+from datetime import date
+
+import pytest
+
+from rag.timeexpr import resolve
+
+AS_OF = date(2026, 1, 9)  # a Friday
+
+
+@pytest.mark.parametrize("question, window, recency, relative", [
+    ("What happened today?", ("2026-01-09", "2026-01-09"), False, True),
+    ("Who resigned yesterday?", ("2026-01-08", "2026-01-08"), False, True),
+    ("Which company announced layoffs this week?", ("2026-01-03", "2026-01-09"), False, True),
+    ("What did the court rule last week?", ("2025-12-27", "2026-01-02"), False, True),
+    ("What rose this month?", ("2026-01-01", "2026-01-09"), False, True),
+    ("Who won the vote in March?", ("2025-03-01", "2025-03-31"), False, True),
+    ("Who won the vote in March 2024?", ("2024-03-01", "2024-03-31"), False, False),
+    ("What was the inflation rate last year?", ("2025-01-01", "2025-12-31"), False, True),
+    ("How many storms so far this year?", ("2026-01-01", "2026-01-09"), True, True),
+    ("Which bank recently cut rates?", ("2025-12-11", "2026-01-09"), True, True),
+    ("What did the minister say two weeks ago?", ("2025-12-23", "2025-12-29"), False, True),
+    ("What did the Senate pass on Wednesday?", ("2026-01-07", "2026-01-09"), False, True),
+    ("What is the latest death toll?", None, True, True),
+    ("Is he still the chief executive?", None, True, True),
+    ("Who is the current prime minister?", None, True, True),
+    ("What happened in 2019?", ("2019-01-01", "2019-12-31"), False, False),
+    ("What is the capital of France?", None, False, False),
+])
+def test_expressions_resolve_to_windows(question, window, recency, relative):
+    scope = resolve(question, AS_OF)
+    got = (scope.window[0].isoformat(), scope.window[1].isoformat()) if scope.window else None
+    assert (got, scope.recency, scope.relative) == (window, recency, relative)
+
+
+def test_conflicting_expressions_still_resolve_and_say_which_window():
+    scope = resolve("What happened last week in 2019?", AS_OF)
+    assert scope.window == (date(2019, 1, 1), date(2019, 12, 31))
+    assert "do not overlap" in scope.note and "searched 2019" in scope.note
+
+
+def test_describe_says_what_was_searched():
+    assert resolve("Which company announced layoffs this week?", AS_OF).describe() == "news from 3–9 Jan 2026"
+    assert resolve("Who is the mayor?", AS_OF).describe() == "news up to 9 Jan 2026"
+    assert resolve("What is the latest figure?", AS_OF).describe() == "news up to 9 Jan 2026, newest first"
