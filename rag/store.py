@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from .chunking import SPLITTER_VERSION
 from .config import Settings
 from .errors import EmptyStoreError, NotFoundError, StoreMismatchError
 from .locking import open_lock
@@ -132,6 +133,7 @@ class Store:
             "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap_tokens": settings.chunk_overlap_tokens,
             "schema_version": SCHEMA_VERSION,
+            "sentence_splitter": SPLITTER_VERSION,  # chunk and sentence boundaries follow its rules
         }
         cosine = {"hnsw": {"space": "cosine"}}
         self.chunks = self.client.get_or_create_collection(
