@@ -116,9 +116,9 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         "answer_hit": round(t.answer_hit / t.n, 4) if t.n else None,
         "citation_support": round(t.supported / t.n, 4) if t.n else None,
         "citation_support_of_cited": round(t.supported / t.cited, 4) if t.cited else None,
-        "abstained_on_answerable": round(t.abstained_wrongly / t.n, 4) if t.n else None,
+        "false_abstention": round(t.abstained_wrongly / t.n, 4) if t.n else None,  # answerable questions declined
         "unanswerable": unanswerable,
-        "abstention_accuracy": round(abstained_right / unanswerable, 4) if unanswerable else None,
+        "abstention": round(abstained_right / unanswerable, 4) if unanswerable else None,  # unanswerable ones declined
         "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "settings": {"top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,

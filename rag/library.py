@@ -267,6 +267,10 @@ class Library:
         """IDF of every term in the collection, for weighing question words by rarity."""
         return self.lexical.get().idf
 
+    def chunk_count(self) -> int:
+        """Chunks searchable now: the library's size, as the answerability decision reads it."""
+        return len(self.lexical.get().ids)
+
     def _visible(self, fused: list[tuple[str, float]], k: int, lex: LexicalIndex) -> list[Passage]:
         """Top ``k`` fused chunks that belong to a committed article version.
 
