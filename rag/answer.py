@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import answerability
 from .embeddings import Embedder
 from .schema import Answer, Citation, Passage
 from .sentences import model_input, unpack
@@ -29,21 +30,20 @@ class _Sentence:
 class ExtractiveAnswerer:
     """Scores each sentence by embedding similarity and word overlap with the question, then cites the best.
 
-    Abstains when even the best sentence is not similar enough to the question: returning
-    unrelated text with a citation would look like an answer and mislead.
+    Abstains when the answerability model (:mod:`rag.answerability`) judges that the passages do not
+    answer: returning unrelated text with a citation would look like an answer and mislead.
     """
 
-    def __init__(self, embedder: Embedder, max_words: int = 60, abstain_threshold: float = 0.25,
-                 abstain_missing_threshold: float = 0.40, rare_idf: float = 4.0,
-                 overlap_weight: float = 0.8, rank_weight: float = 0.02, max_sentences: int = 3,
+    def __init__(self, embedder: Embedder, max_words: int = 60, answerable_threshold: float | None = None,
+                 library_size: Callable[[], int] | None = None, overlap_weight: float = 0.8,
+                 rank_weight: float = 0.02, max_sentences: int = 3,
                  keep_ratio: float = 0.75, idf_power: float = 1.0,
                  term_weights: Callable[[], dict[str, float]] | None = None,
                  stored: Callable[[list[str]], dict[str, str]] | None = None) -> None:
         self.embedder = embedder
         self.max_words = max_words
-        self.abstain_threshold = abstain_threshold
-        self.abstain_missing_threshold = abstain_missing_threshold
-        self.rare_idf = rare_idf
+        self.answerable_threshold = answerable_threshold  # None: the threshold trained with the model
+        self.library_size = library_size  # chunks in the library (a feature of the decision)
         self.overlap_weight = overlap_weight
         self.rank_weight = rank_weight
         self.max_sentences = max_sentences
@@ -112,7 +112,7 @@ class ExtractiveAnswerer:
         if idf is None and self.term_weights is not None:
             idf = self.term_weights()
         ranked = self.score_sentences(question, passages, qvec, idf)
-        if not ranked or self.should_abstain(question, passages, idf):
+        if not self._answerable(question, passages, ranked, idf):
             return Answer(question=question, text=NOT_IN_ARTICLES, abstained=True, passages=tuple(passages))
         best = ranked[0]
         # the budget counts words as the set's scoring does (white-space split), "[n]" markers included
@@ -129,19 +129,20 @@ class ExtractiveAnswerer:
         return compose(question, passages, [(c.passage, c.start, c.end, c.text) for c in chosen])
 
 
-    def should_abstain(self, question: str, passages: list[Passage], idf: dict[str, float] | None) -> bool:
-        """True when the passages are far from the question, or when a distinctive question word (one the
-        collection never or rarely uses: "Jurassic", "guacamole") is in none of them and they are not close.
+    def answerable(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
+                   idf: dict[str, float] | None = None) -> bool:
+        """Whether the passages answer the question (the check LLM mode makes before calling its model)."""
+        if idf is None and self.term_weights is not None:
+            idf = self.term_weights()
+        return self._answerable(question, passages, self.score_sentences(question, passages, qvec, idf), idf)
 
-        Measured on squad-dev: 85% of unanswerable questions abstain, 3.7% of answerable ones do.
-        """
-        best = max((p.similarity for p in passages), default=0.0)
-        if best < self.abstain_threshold:
-            return True
-        if idf is None or best >= self.abstain_missing_threshold:
+    def _answerable(self, question: str, passages: list[Passage], ranked: list[_Sentence],
+                    idf: dict[str, float] | None) -> bool:
+        if not ranked:
             return False
-        present = set().union(*(content_terms(p.text) for p in passages)) if passages else set()
-        return any(t not in idf or idf[t] >= self.rare_idf for t in content_terms(question) - present)
+        chunks = self.library_size() if self.library_size is not None else len(passages)
+        x = answerability.features(question, passages, ranked, idf, chunks)
+        return answerability.load().answerable(x, self.answerable_threshold)
 
 
 def _trim(s: _Sentence, max_words: int) -> _Sentence:

@@ -62,8 +62,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
     if mode not in ("extractive", "llm"):
         raise InputError(f"Unknown answer mode {mode!r}; use 'extractive' or 'llm'.")
     answerer = ExtractiveAnswerer(library.embedder, max_words=settings.answer_max_words,
-                                  abstain_threshold=settings.abstain_threshold,
-                                  abstain_missing_threshold=settings.abstain_missing_threshold,
+                                  answerable_threshold=settings.answerable_threshold, library_size=library.chunk_count,
                                   term_weights=library.term_weights, stored=library.store.sentence_blobs)
     generator = None
     if mode == "llm":

@@ -11,34 +11,80 @@ import numpy as np
 
 from .schema import Article, Chunk
 
-# Abbreviations after which a full stop does not end a sentence.
-_ABBREV = {
+# Version of the sentence rules below: chunk boundaries, answer sentences and citation spans follow
+# from them, so the store records it and asks for ``ingest --rebuild`` when it changes.
+SPLITTER_VERSION = "news-2"
+
+# Titles and labels: a full stop after them never ends a sentence ("Gov. Smith", "Sen. Jones").
+_TITLES = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
-    "rev", "hon", "inc", "ltd", "co", "corp", "vs", "etc", "no", "fig", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "approx", "est",
+    "rev", "hon", "vs", "fig", "e.g", "i.e", "approx", "est", "cf", "dept", "ft", "pres", "supt", "insp", "det",
 }
-_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+)|\n\s*\n|\n(?=\s*[-*•#])""")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+# Abbreviations that may also end a sentence ("...in the U.S. The talks..."): the full stop ends one
+# only when a word that typically opens a sentence follows.
+_ENDERS = {
+    "u.s", "u.k", "u.n", "e.u", "a.m", "p.m", "inc", "ltd", "co", "corp", "plc", "etc", "bros", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "d.c", "u.s.a",
+}
+# Labels before a number: "No. 10", "Nos. 3 and 4" (a plain "no." is the word no).
+_NUMBERED = {"no", "nos", "vol", "art", "ch", "pp", "p"}
+# Words that open sentences and are not usually capitalised inside one: after an abbreviation or an
+# initial, one of these starts a new sentence ("5 p.m. The count", "the U.S. But").
+_OPENERS = frozenset("""
+a an the this that these those there then thus he she it its they we i you his her their our my
+but and or so yet however meanwhile instead still also in on at for from by with as after before since
+when while if although though because what who which where why how many most some all both each
+mr mrs ms dr officials police analysts critics
+""".split())
+# a terminator before white space; or glued to the next sentence ("tsunami.Steve", seen in BBC text); or a
+# paragraph break or list item
+_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+)|(?<=[a-z]{2})[.!?](?=[A-Z][a-z])|\n\s*\n|\n(?=\s*[-*•#])""")
+# the word before a full stop; "1990s." and "$4m." are not initials
+_WORD_BEFORE = re.compile(r"(?<![\w.])([A-Za-z][A-Za-z.]*)\.$")
+_NEXT_WORD = re.compile(r"\s*[\"'“‘(]*([A-Za-z]+|\d)")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` over ``text``, white space trimmed; paragraph breaks always split."""
+    """Sentence spans ``(start, end)`` over ``text``, white space trimmed; paragraph breaks always split.
+
+    News-grade rules (see tests/test_chunking.py): "U.S. The" and "5 p.m. The" split, "U.S. President",
+    "Gov. Smith", "J. R. Tolkien" and "No. 10" do not, and a quotation's own "!"/"?" does not end
+    the sentence when the reporting clause follows in lower case (``"Go now!" he said.``).
+    """
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _END.finditer(text):
         end = m.end()
-        token = text[max(0, m.start() - 12):m.start() + 1]
-        if m.group(0).startswith(".") and "\n" not in m.group(0):
-            w = _WORD_BEFORE.search(token)
-            if w and (w.group(1).lower() in _ABBREV or len(w.group(1)) == 1):
-                continue  # "Mr. Smith", "J. Smith", "U.S. troops"
-            nxt = text[end:end + 3].lstrip()
-            if nxt[:1].islower():
-                continue  # "e.g. this" or a decimal-like break: not a sentence start
+        if "\n" not in m.group(0) and not _ends_here(text, m.start(), m.group(0), end):
+            continue
         _add_span(text, start, end, spans)
         start = end
     _add_span(text, start, len(text), spans)
     return spans
+
+
+def _ends_here(text: str, at: int, mark: str, end: int) -> bool:
+    """Whether the terminator ``mark`` at ``text[at]`` ends a sentence, judged by the words around it."""
+    nxt = _NEXT_WORD.match(text, end)
+    following = nxt.group(1) if nxt else ""
+    if following[:1].islower():
+        return False  # "e.g. this", '"Go now!" he said', "3 a.m. on Monday": the sentence goes on
+    if not mark.startswith("."):
+        return True
+    w = _WORD_BEFORE.search(text, max(0, at - 12), at + 1)
+    if not w:
+        return True
+    word = w.group(1).lower()
+    opener = following.lower() in _OPENERS
+    if word in _TITLES:
+        return False
+    if word in _NUMBERED:
+        return not following[:1].isdigit()  # "No. 10" goes on; "he said no. Then" ends
+    if word in _ENDERS:
+        return opener and not following[:1].isdigit()
+    if len(word) == 1 or (len(word) == 3 and word[1] == "."):
+        return opener and following.lower() not in {"a", "i"}  # initials: "J. Smith", "George W. Bush"
+    return True
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

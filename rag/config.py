@@ -70,9 +70,9 @@ class Settings(BaseSettings):
 
     answer_mode: Literal["extractive", "llm"] = "extractive"
     answer_max_words: int = Field(60, ge=10)
-    abstain_threshold: float = Field(0.25, description="Below this passage similarity the answer says the articles do not answer.")
-    abstain_missing_threshold: float = Field(
-        0.40, description="Below this similarity, abstain too when a distinctive question word is in no passage.")
+    answerable_threshold: float | None = Field(
+        None, ge=0, le=1, description="Decline when the answerability model's probability is below this; "
+        "unset: the threshold trained with it (rag/answerability.json). Higher declines more.")
 
     max_file_mb: float = Field(20.0, gt=0, description="Larger files (or articles in a JSON/JSONL archive) are rejected.")
     max_archive_mb: float = Field(1024.0, gt=0, description="Largest JSON/JSONL archive of many articles (each within RAG_MAX_FILE_MB).")

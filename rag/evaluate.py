@@ -89,7 +89,7 @@ def rates(t: _Tally) -> dict:
 
     return {"retrieval_hit@1": r(t.hit1, t.n), "retrieval_hit@4": r(t.hit4, t.n), "retrieval_hit@10": r(t.hit10, t.n),
             "mrr@10": r(t.rr, t.n), "answer_hit": r(t.answer_hit, t.n), "citation_support": r(t.supported, t.n),
-            "citation_support_of_cited": r(t.supported, t.cited), "abstained_on_answerable": r(t.abstained_wrongly, t.n)}
+            "citation_support_of_cited": r(t.supported, t.cited), "false_abstention": r(t.abstained_wrongly, t.n)}
 
 
 def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | None = None,
@@ -150,7 +150,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         "articles_indexed": len(report.added) + len(report.unchanged) + len(report.updated),
         **rates(t),
         "unanswerable": unanswerable,
-        "abstention_accuracy": round(abstained_right / unanswerable, 4) if unanswerable else None,
+        "abstention": round(abstained_right / unanswerable, 4) if unanswerable else None,  # unanswerable ones declined
         "time_relative": {"answerable": tallies["time_relative"].n, **rates(tallies["time_relative"])},
         "other": {"answerable": tallies["other"].n, **rates(tallies["other"])},
         "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,

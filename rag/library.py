@@ -264,6 +264,10 @@ class Library:
     def lexical(self) -> LexicalCache:
         return self.retriever.lexical
 
+    def chunk_count(self) -> int:
+        """Chunks searchable now: the library's size, as the answerability decision reads it."""
+        return len(self.lexical.get().ids)
+
     def check_question(self, question: str) -> str:
         return check_question(question, self.settings.max_question_chars)
 

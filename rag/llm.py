@@ -202,6 +202,9 @@ class LLMAnswerer:
         if not passages:
             yield self.extractive(question, searched, passages, qvec, notes)
             return
+        if not self.fallback.answerable(searched, passages, qvec):  # declined without a model call
+            yield replace(base, text=NOT_IN_ARTICLES, abstained=True)
+            return
         raw = ""
         try:
             for piece in stream_text(self.llm, answer_messages(searched, passages, self.max_words), self.timeout, config,

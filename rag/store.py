@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .chroma import _LOCK, ChromaClient, Guarded
+from .chunking import SPLITTER_VERSION
 from .config import Settings
 from .dates import day_number
 from .errors import EmptyStoreError, NotFoundError, StoreMismatchError
@@ -96,6 +97,7 @@ class Store:
             "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap_tokens": settings.chunk_overlap_tokens,
             "schema_version": SCHEMA_VERSION,
+            "sentence_splitter": SPLITTER_VERSION,  # chunk and sentence boundaries follow its rules
         }
         cosine = {"hnsw": {"space": "cosine"}}
         name = settings.collection

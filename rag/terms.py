@@ -50,3 +50,38 @@ def idf_table(documents: Iterable[list[str]]) -> dict[str, float]:
         df.update(set(doc))
         n += 1
     return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+
+# A library smaller than this many chunks says little about which words are rare: only English does.
+LIBRARY_STATS_MIN_CHUNKS = 500
+_COMMON_ZIPF, _RARE_ZIPF = 5.5, 3.0  # wordfreq's scale: "name" 5.61, "secretary" 4.95, "taliban" 3.69
+
+
+def background_rarity(word: str) -> float:
+    """How unusual ``word`` is in English, 0 (common: "name", "long") to 1 (rare: "guacamole"), from wordfreq."""
+    from wordfreq import zipf_frequency
+
+    z = zipf_frequency(word, "en")
+    return min(1.0, max(0.0, (_COMMON_ZIPF - z) / (_COMMON_ZIPF - _RARE_ZIPF)))
+
+
+def distinctive_terms(question: str, idf: dict[str, float] | None = None, chunks: int = 0) -> dict[str, float]:
+    """Stemmed content terms of ``question`` -> how distinctive each is (0..1).
+
+    Judged against English word frequencies, so a one-article library still sees "name" as ordinary;
+    once the library holds ``LIBRARY_STATS_MIN_CHUNKS`` chunks, its own IDF is averaged in (a word
+    common in English but rare in the library, or the reverse, counts half each way).
+    """
+    words = [w for w in _WORD.findall(question.lower()) if w not in QUESTION_STOPWORDS]
+    if not words:
+        return {}
+    stems = _stemmer().stemWords(words)
+    out: dict[str, float] = {}
+    use_library = bool(idf) and chunks >= LIBRARY_STATS_MIN_CHUNKS
+    top = max(idf.values()) if use_library else 1.0
+    for word, stem in zip(words, stems):
+        r = background_rarity(word)
+        if use_library:
+            r = 0.5 * r + 0.5 * min(1.0, idf.get(stem, top) / top)
+        out[stem] = max(out.get(stem, 0.0), r)
+    return out

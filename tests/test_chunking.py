@@ -1,3 +1,5 @@
+import pytest
+
 from rag.chunking import chunk_article, split_sentences
 from rag.loaders import content_hash
 from rag.schema import Article
@@ -58,3 +60,37 @@ def test_word_pieces_count_each_sentence_as_if_it_were_tokenized_alone(embedder)
     for article in [*_bbc_sample(), tricky]:
         spans = split_sentences(article.text)
         assert embedder.word_pieces(article.text).count(spans) == embedder.count_tokens([article.text[s:e] for s, e in spans])
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Troops left the U.S. The rest stayed.", ["Troops left the U.S.", "The rest stayed."]),
+    ("The vote closes at 5 p.m. The count starts later.", ["The vote closes at 5 p.m.", "The count starts later."]),
+    ("Asked if he would go, he said no. Then he left.", ["Asked if he would go, he said no.", "Then he left."]),
+    ('"Go now!" he said. She went.', ['"Go now!" he said.', "She went."]),
+    ('"Is it over?" she asked. Nobody knew.', ['"Is it over?" she asked.', "Nobody knew."]),
+    ("Talks in the U.K. continue. Gov. Smith agreed.", ["Talks in the U.K. continue.", "Gov. Smith agreed."]),
+    ("Sen. John Smith spoke on Jan. 5 about No. 10 Downing Street.", ["Sen. John Smith spoke on Jan. 5 about No. 10 Downing Street."]),
+    ("U.S. President Joe Biden spoke. J. R. R. Tolkien and George W. Bush did not.",
+     ["U.S. President Joe Biden spoke.", "J. R. R. Tolkien and George W. Bush did not."]),
+    ("He earned $3.5m in 2004. That was a lot.", ["He earned $3.5m in 2004.", "That was a lot."]),
+    # seen in BBC text: a unit or plural before the full stop is not an initial; a sentence glued to the next
+    ("It will compete with 3G.  HSDPA has been tested.", ["It will compete with 3G.", "HSDPA has been tested."]),
+    ("The brand languished in the 1990s. Commodore filed for bankruptcy.",
+     ["The brand languished in the 1990s.", "Commodore filed for bankruptcy."]),
+    ("Proceeds go to victims of the tsunami.Steve will write a column.", ["Proceeds go to victims of the tsunami.",
+                                                                            "Steve will write a column."]),
+    ('Hague replied: "No. Definitely not." He smiled.', ['Hague replied: "No.', 'Definitely not."', "He smiled."]),
+])
+def test_news_sentences_split_right(text, sentences):
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == sentences
+    assert all(text.index(sent) == s for sent, (s, _) in zip(sentences, spans))  # offsets point at the sentence
+
+
+def test_store_built_with_another_splitter_asks_for_a_rebuild(library, settings, embedder):
+    from rag import Library
+    from rag.errors import StoreMismatchError
+
+    library.store.chunks.modify(metadata={**library.store._identity, "sentence_splitter": "old", "revision": "x"})
+    with pytest.raises(StoreMismatchError, match=r"sentence_splitter='old'.*ingest --rebuild"):
+        Library(settings, embedder=embedder)
