@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
 
+    group_threshold: float = Field(0.5, gt=0, le=1, description=(
+        "Articles this similar (Jaccard of their 5-word shingles) are grouped as copies of one story; 1 = no grouping."))
+
     answer_mode: Literal["extractive", "llm"] = "extractive"
     answer_max_words: int = Field(60, ge=10)
     abstain_threshold: float = Field(0.25, description="Below this passage similarity the answer says the articles do not answer.")

@@ -17,12 +17,13 @@ from .chunking import WordPieces, chunk_article
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import EmptyStoreError, InputError
+from .groups import GroupCache, Grouper, diversify, pack_signature, signature
 from .loaders import clean_text, load_paths
 from .locking import writer
 from .retrieval import Filters, LexicalCache, LexicalIndex, rrf
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .sentences import embed_text, model_input, pack
-from .store import Store, WriteItem
+from .store import Store, WriteItem, version_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class _Chunked(NamedTuple):
     chunks: list[Chunk]
     inputs: list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]
     pieces: list[WordPieces]
+    signature: np.ndarray  # MinHash of its word shingles (rag.groups)
 
 
 class Library:
@@ -57,6 +59,7 @@ class Library:
                                                   s.embedding_precision)
         self.store = Store(s, self.embedder.label, check=check)
         self.lexical = LexicalCache(self.store)
+        self.groups = GroupCache(self.store)
 
     # -- ingestion
 
@@ -152,6 +155,7 @@ class Library:
         if not todo:
             return
         batches = list(_batches(todo, batch_articles))
+        grouper = Grouper(self.store.all_records(), self.settings.group_threshold)
         with ThreadPoolExecutor(1, thread_name_prefix="rag-chunk") as chunker, \
                 ThreadPoolExecutor(1, thread_name_prefix="rag-write") as writer:
             ahead = deque(chunker.submit(self._chunk_batch, b) for b in batches[:_AHEAD])
@@ -171,7 +175,7 @@ class Library:
                         [t for t, _, _ in inputs], [sp for _, sp, _ in inputs], [p for g in group for p in g.pieces])
                     if pending is not None:
                         yield pending.result()
-                    pending, group = writer.submit(self._write, group, vectors, pooled), []
+                    pending, group = writer.submit(self._write, group, vectors, pooled, grouper), []
                 if pending is not None:
                     yield pending.result()
             finally:
@@ -187,16 +191,18 @@ class Library:
             head = embed_text(a.title, "")  # what the model reads before each chunk's text
             head_pieces = self.embedder.word_pieces(head)
             out.append(_Chunked(a, chunks, [model_input(a.title, c.text) for c in chunks],
-                                [head_pieces.then(pieces.slice(c.start, c.end, shift=len(head))) for c in chunks]))
+                                [head_pieces.then(pieces.slice(c.start, c.end, shift=len(head))) for c in chunks],
+                                signature(a.title, a.text)))
         return out
 
-    def _write(self, group: list[_Chunked], vectors: np.ndarray, pooled: list[np.ndarray]) -> list[WriteItem]:
-        """Pack the sentence vectors and store the group; returns what was committed."""
+    def _write(self, group: list[_Chunked], vectors: np.ndarray, pooled: list[np.ndarray], grouper: Grouper) -> list[WriteItem]:
+        """Pack the sentence vectors, group the articles with their copies, and store them; returns what was committed."""
         items, pos = [], 0
         for g in group:
             n = len(g.chunks)
             blobs = [pack(spans, v) for (_, _, spans), v in zip(g.inputs, pooled[pos:pos + n])]
-            items.append(WriteItem(g.article, g.chunks, vectors[pos:pos + n], blobs))
+            copies = grouper.assign(g.article.id, version_of(g.article.content_hash), g.signature)
+            items.append(WriteItem(g.article, g.chunks, vectors[pos:pos + n], blobs, copies, pack_signature(g.signature)))
             pos += n
         self.store.write(items)
         return items
@@ -256,7 +262,8 @@ class Library:
         dense_ids, dense_sims = self.store.dense(qvec, fetch, filters.chroma_where())
         lex_ids, _ = lex.search(query, fetch, filters)
         fused = rrf([(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)])
-        passages = self._visible(fused, k, lex)
+        # one article per group of copies (rag.groups): the retriever of rag.retrieval takes this seam over
+        passages = diversify(self._visible(fused, len(fused), lex), self.groups.get(lex.revision).group_of, k)
         sims = dict(zip(dense_ids, dense_sims))
         lexical_only = [p.chunk_id for p in passages if p.chunk_id not in sims]
         if lexical_only:  # found by words alone: their similarity still tells the answerer how close they are
