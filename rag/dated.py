@@ -1,0 +1,126 @@
+"""Dated answers: when the cited articles disagree, the most recent report leads and says its date.
+
+News changes: a figure or a name reported in one article may be replaced by another later. An
+answer quoting both in ranking order would present the stale one as current. Two cited sentences
+*disagree* when, from articles published on different days, they speak of the same thing (most of
+their other content words are shared: ``same_slot``) and give it different values: different
+figures (numbers other than years), or different proper names, each side having one the other lacks.
+Then the answer is reordered: the newest sentence first, "As of <date>:", the older ones after it,
+"Earlier (<date>):". Everything else (answers citing one article, agreeing sentences, undated
+articles, generated answers whose sentence checks index their text) is left as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from .schema import Answer, Citation
+from .terms import content_terms
+
+_SEGMENT = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|de|van|von|la))*(?:\s+[A-Z][\w'’-]*)?")
+SAME_SLOT = 0.4  # share of the smaller sentence's other content terms that the two sentences must share
+
+
+@dataclass(frozen=True)
+class _Segment:
+    text: str
+    number: int  # the citation it cites
+
+
+def figures(sentence: str) -> set[str]:
+    """The numbers of a sentence, normalised ("1,200" -> "1200"); years (1900-2100) are dates, not figures."""
+    out = set()
+    for m in _NUMBER.finditer(sentence):
+        value = m.group().replace(",", "")
+        if re.fullmatch(r"(19|20)\d\d|2100", value):
+            continue
+        out.add(value.rstrip("0").rstrip(".") if "." in value else value)
+    return out
+
+
+def names(sentence: str) -> set[str]:
+    """Capitalised word runs, except the sentence's first word when it stands alone (any sentence starts so)."""
+    found = [m for m in _NAME.finditer(sentence)]
+    return {m.group() for m in found if not (m.start() == len(sentence) - len(sentence.lstrip()) and " " not in m.group())}
+
+
+def _context(sentence: str) -> set[str]:
+    facts = " ".join(figures(sentence) | names(sentence))
+    return content_terms(sentence) - content_terms(facts)
+
+
+def same_slot(a: str, b: str) -> bool:
+    """Whether two sentences speak of the same thing: most content words other than their figures and names shared."""
+    ca, cb = _context(a), _context(b)
+    if not ca or not cb:
+        return False
+    return len(ca & cb) / min(len(ca), len(cb)) >= SAME_SLOT
+
+
+def disagree(a: str, b: str, question: str = "") -> bool:
+    """Whether sentences ``a`` and ``b`` give different figures or names for the same thing."""
+    if not same_slot(a, b):
+        return False
+    asked = figures(question) | names(question)
+    fa, fb = figures(a) - asked, figures(b) - asked
+    if fa and fb and fa - fb and fb - fa:
+        return True
+    na, nb = {n for n in names(a) - asked if n not in b}, {n for n in names(b) - asked if n not in a}
+    return bool(na and nb)
+
+
+def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
+    """The answer with the newest of disagreeing reports first and dated, the older ones marked as earlier.
+
+    ``max_words`` keeps the answer within the word budget (sentences that take no part in the
+    disagreement are dropped first). Returns ``answer`` itself when nothing disagrees.
+    """
+    if answer.abstained or answer.sentences or len(answer.citations) < 2:
+        return answer
+    segments = _segments(answer.text)
+    cites = {c.number: c for c in answer.citations}
+    if not segments or any(s.number not in cites for s in segments):
+        return answer
+    dated = [s for s in segments if cites[s.number].published]
+    conflict: set[int] = set()
+    for i, a in enumerate(dated):
+        for b in dated[i + 1:]:
+            if cites[a.number].published != cites[b.number].published and disagree(a.text, b.text, answer.question):
+                conflict |= {segments.index(a), segments.index(b)}
+    if not conflict:
+        return answer
+    involved = sorted((segments[i] for i in conflict), key=lambda s: cites[s.number].published or "", reverse=True)
+    latest = cites[involved[0].number].published
+    parts = [(f"As of {latest}: {involved[0].text}", involved[0].number)]
+    parts += [(f"Earlier ({cites[s.number].published}): {s.text}", s.number) for s in involved[1:]
+              if cites[s.number].published != latest] + [(s.text, s.number) for s in involved[1:]
+                                                         if cites[s.number].published == latest]
+    parts += [(s.text, s.number) for i, s in enumerate(segments) if i not in conflict]
+    if max_words:
+        while len(parts) > 2 and sum(len(t.split()) + 1 for t, _ in parts) > max_words:
+            parts.pop()
+    return _renumber(answer, parts, cites)
+
+
+def _segments(text: str) -> list[_Segment]:
+    """``"sentence [1] sentence [2]"`` as (sentence, citation number) pairs; empty if the text is not made so."""
+    out, pos = [], 0
+    for m in _SEGMENT.finditer(text):
+        if m.start() != pos:
+            return []
+        out.append(_Segment(m.group(1), int(m.group(2))))
+        pos = m.end()
+    return out if text[pos:].strip() == "" else []
+
+
+def _renumber(answer: Answer, parts: list[tuple[str, int]], cites: dict[int, Citation]) -> Answer:
+    """Citations numbered by first use in the new order; those no longer cited dropped."""
+    new: dict[int, int] = {}
+    for _, n in parts:
+        new.setdefault(n, len(new) + 1)
+    text = " ".join(f"{t} [{new[n]}]" for t, n in parts)
+    citations = tuple(replace(cites[old], number=n) for old, n in sorted(new.items(), key=lambda kv: kv[1]))
+    return replace(answer, text=text, citations=citations)
