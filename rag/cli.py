@@ -1,4 +1,4 @@
-"""``python -m rag ingest|ask|articles|remove|eval``: a thin layer over the library.
+"""``python -m rag ingest|ask|timeline|articles|remove|eval``: a thin layer over the library.
 
 Data goes to stdout, progress and diagnostics to stderr. Library errors exit 1 with one line;
 set RAG_DEBUG=1 for the full traceback.
@@ -111,16 +111,10 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         timeout: float | None, as_json: bool) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .chain import build_chain
-    from .loaders import normalise_date
-    from .retrieval import Filters
 
-    for name, value in (("--since", since), ("--until", until)):
-        if value and not normalise_date(value):
-            raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=name)
+    filters = _date_filters(since, until, article_ids)
     if not question.strip():
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
-    filters = Filters(tuple(article_ids), (), normalise_date(since) if since else None,
-                      normalise_date(until) if until else None)
     overrides = {"answer_mode": mode, "llm_provider": provider, "llm_base_url": base_url, "llm_model": llm_model,
                  "llm_timeout": timeout}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
@@ -142,10 +136,62 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
     for note in answer.notes:
         click.echo(f"note: {shown(note)}", err=True)
     for c in answer.citations:
-        date = f", {shown(c.published)}" if c.published else ""
-        click.echo(f"\n[{c.number}] {shown(c.title)}{date} — {shown(c.source)}")
+        click.echo(f"\n[{c.number}] {shown(c.title)}, {shown(c.published or 'undated')} — {shown(c.source)}")
         for s, e in c.quotes:
             click.echo(f"    “{shown(c.passage[s:e])}”")
+        _echo_copies(c)
+
+
+def _echo_copies(c) -> None:
+    """The other articles of a citation's group of copies, one a line."""
+    if c.also_reported_by:
+        n = len(c.also_reported_by)
+        click.echo(f"    also reported by {n} other source{'s' if n != 1 else ''}:")
+        for r in c.also_reported_by:
+            click.echo(f"      {shown(r.title)}, {shown(r.published or 'undated')} — {shown(r.source)}")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-n", "--limit", type=click.IntRange(1, 50), default=20, show_default=True, help="Most articles to list.")
+@click.option("--since", help="Only articles published on or after YYYY-MM-DD.")
+@click.option("--until", help="Only articles published on or before YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.pass_obj
+def timeline(settings: Settings, query: str, limit: int, since: str | None, until: str | None, as_json: bool) -> None:
+    """The articles on QUERY by publication date, each with its most relevant sentence (undated ones last)."""
+    from .timeline import timeline as make_timeline
+
+    filters = _date_filters(since, until)
+    if not query.strip():
+        raise click.BadParameter("the query is empty", param_hint="QUERY")
+    try:
+        result = make_timeline(_library(settings), query, limit, filters)
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if not result.entries:
+        click.echo("No article is close enough to this subject.", err=True)
+    for e in result.entries:
+        c = e.citation
+        click.echo(f"{shown(e.published or 'undated'):<10}  [{c.number}] {shown(c.title)} — {shown(c.source)}")
+        if e.sentence:
+            click.echo(f"            “{shown(e.sentence)}”")
+        _echo_copies(c)
+
+
+def _date_filters(since: str | None, until: str | None, article_ids: tuple[str, ...] = ()):
+    """Filters from --since/--until (bad dates exit 2) and --article."""
+    from .loaders import normalise_date
+    from .retrieval import Filters
+
+    for name, value in (("--since", since), ("--until", until)):
+        if value and not normalise_date(value):
+            raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=name)
+    return Filters(tuple(article_ids), (), normalise_date(since) if since else None,
+                   normalise_date(until) if until else None)
 
 
 @cli.command()

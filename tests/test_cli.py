@@ -75,3 +75,30 @@ def test_human_output_escapes_terminal_control_characters(tmp_path):
     for r in (answer, run("articles")):
         assert r.exit_code == 0 and "\x1b" not in r.output and "\u202e" not in r.output
         assert "Lunar \\x1b[2J\\x1b[31mGreenhouse\\u202e Report" in r.output
+
+
+def test_timeline_json_and_human_output(tmp_path):
+    from .test_timeline import BRIDGE, COPY, write
+
+    d = tmp_path / "news"
+    d.mkdir()
+    for name, fields in BRIDGE.items():
+        write(d, name, *fields)
+    write(d, "wire.md", *COPY)
+    assert run("ingest", str(d)).exit_code == 0
+    r = run("timeline", "--json", "the harbour bridge")
+    data = json.loads(r.stdout)
+    assert data["query"] == "the harbour bridge"
+    assert [e["published"] for e in data["entries"]] == ["2023-06-01", "2024-03-05", "2025-09-18", None]
+    assert [len(e["citation"]["also_reported_by"]) for e in data["entries"]] == [0, 1, 0, 0]
+    r = run("timeline", "the harbour bridge")
+    lines = r.output.splitlines()
+    assert lines[0].startswith("2023-06-01  [1] City plans a harbour bridge — https://a.test/plan")
+    assert any(line.startswith("undated     [4] Letters on the harbour bridge") for line in lines)
+    assert "also reported by 1 other source:" in r.output
+    assert run("timeline", "--since", "not-a-date", "bridge").exit_code == 2
+    assert run("timeline", " ").exit_code == 2
+
+    r = run("ask", "When did construction of the harbour bridge begin?")
+    assert "[1] Work starts on harbour bridge, 2024-03-05 —" in r.output
+    assert "also reported by 1 other source:" in r.output and "Work starts on harbour bridge, 2024-03-05 — https://" in r.output
