@@ -78,14 +78,9 @@ def test_human_output_escapes_terminal_control_characters(tmp_path):
 
 
 def test_timeline_json_and_human_output(tmp_path):
-    from .test_timeline import BRIDGE, COPY, write
+    from .test_timeline import write_bridge
 
-    d = tmp_path / "news"
-    d.mkdir()
-    for name, fields in BRIDGE.items():
-        write(d, name, *fields)
-    write(d, "wire.md", *COPY)
-    assert run("ingest", str(d)).exit_code == 0
+    assert run("ingest", str(write_bridge(tmp_path / "news"))).exit_code == 0
     r = run("timeline", "--json", "the harbour bridge")
     data = json.loads(r.stdout)
     assert data["query"] == "the harbour bridge"

@@ -34,13 +34,18 @@ def write(folder, name, published, source, title, text):
     (folder / name).write_text(f"---\ntitle: {title}\n{date}source: {source}\n---\n{text}\n")
 
 
+def write_bridge(folder):
+    """The bridge articles and the copy as front-matter files in ``folder`` (made)."""
+    folder.mkdir()
+    for name, fields in BRIDGE.items():
+        write(folder, name, *fields)
+    write(folder, "wire.md", *COPY)
+    return folder
+
+
 @pytest.fixture
 def bridge_dir(tmp_path):
-    d = tmp_path / "news"
-    d.mkdir()
-    for name, fields in BRIDGE.items():
-        write(d, name, *fields)
-    write(d, "wire.md", *COPY)
+    d = write_bridge(tmp_path / "news")
     shutil.copy(BBC / "business" / "001.txt", d / "bbc-business-001.txt")  # another subject
     return d
 
