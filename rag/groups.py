@@ -186,24 +186,27 @@ def diversify(passages: Sequence[Passage], group_of: Callable[[str], str | None]
     passages of that one article may still follow: they are parts of one story, not copies.
     """
     lookup = group_of.get if isinstance(group_of, Mapping) else group_of
-    chosen: dict[str, str] = {}  # group -> the article that represents it
+    best: dict[str, Passage] = {}  # article -> its best passage
     for p in passages:
-        g = lookup(p.article_id) or p.article_id
-        current = next((q for q in passages if q.article_id == chosen.get(g)), None)
-        if current is None or (p.published or "") > (current.published or ""):
-            chosen[g] = p.article_id
+        best.setdefault(p.article_id, p)
+    chosen: dict[str, str] = {}  # group -> the article that represents it
+    for article_id, p in best.items():
+        g = lookup(article_id) or article_id
+        current = chosen.get(g)
+        if current is None or (p.published or "") > (best[current].published or ""):
+            chosen[g] = article_id
     out: list[Passage] = []
     placed: set[str] = set()
     for p in passages:
         g = lookup(p.article_id) or p.article_id
         if g not in placed:  # the group's first (best) slot: its representative's best passage
             placed.add(g)
-            out.append(next(q for q in passages if q.article_id == chosen[g]))
-        elif p.article_id == chosen[g] and p not in out:
+            out.append(best[chosen[g]])
+        elif p.article_id == chosen[g] and p.chunk_id != best[p.article_id].chunk_id:
             out.append(p)
         if len(out) >= k:
             break
-    return out[:k]
+    return out
 
 
 def annotate(answer: Answer, index: GroupIndex) -> Answer:
