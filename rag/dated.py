@@ -75,8 +75,9 @@ def disagree(a: str, b: str, question: str = "") -> bool:
 def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
     """The answer with the newest of disagreeing reports first and dated, the older ones marked as earlier.
 
-    ``max_words`` keeps the answer within the word budget (sentences that take no part in the
-    disagreement are dropped first). Returns ``answer`` itself when nothing disagrees.
+    ``max_words`` keeps the answer within the word budget: sentences that take no part in the
+    disagreement are dropped first, then the oldest reports. Returns ``answer`` itself when nothing
+    disagrees, or when the newest sentence and its date alone would not fit.
     """
     if answer.abstained or answer.sentences or len(answer.citations) < 2:
         return answer
@@ -100,9 +101,16 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
                                                          if cites[s.number].published == latest]
     parts += [(s.text, s.number) for i, s in enumerate(segments) if i not in conflict]
     if max_words:
-        while len(parts) > 2 and sum(len(t.split()) + 1 for t, _ in parts) > max_words:
+        while len(parts) > 1 and _words(parts) > max_words:
             parts.pop()
+        if _words(parts) > max_words:  # the newest sentence alone fills the budget: its date would overrun it
+            return answer
     return _renumber(answer, parts, cites)
+
+
+def _words(parts: list[tuple[str, int]]) -> int:
+    """Words as the answer budget counts them (white-space split), a ``[n]`` marker each."""
+    return sum(len(t.split()) + 1 for t, _ in parts)
 
 
 def _segments(text: str) -> list[_Segment]:

@@ -72,3 +72,16 @@ def test_disagreement_is_the_same_slot_with_other_figures_or_names():
     assert not disagree("In 2024 the bridge cost 410 million.", "In 2025 the bridge cost 410 million.")
     assert figures("It cost 1,200.50 in 2024, up 5%.") == {"1200.5", "5"}
     assert names("Officials said Ann Smith of Acme Corp met them.") == {"Ann Smith of Acme Corp"}
+
+
+def test_the_word_budget_drops_the_older_report_first():
+    text = "The bridge will cost 410 million pounds. [1] The bridge will now cost 530 million pounds. [2]"
+    answer = Answer("What will the bridge cost?", text, citations=(cite(1, "2024-01-01"), cite(2, "2025-01-01")))
+    full = lead_with_latest(answer, 60)
+    assert full.text == ("As of 2025-01-01: The bridge will now cost 530 million pounds. [1] "
+                         "Earlier (2024-01-01): The bridge will cost 410 million pounds. [2]")
+    assert [c.article_id for c in full.citations] == ["a2", "a1"]
+    short = lead_with_latest(answer, 14)
+    assert short.text == "As of 2025-01-01: The bridge will now cost 530 million pounds. [1]"
+    assert [(c.number, c.article_id) for c in short.citations] == [(1, "a2")]
+    assert lead_with_latest(answer, 10) is answer
