@@ -6,8 +6,11 @@ answer quoting both in ranking order would present the stale one as current. Two
 their other content words are shared: ``same_slot``) and give it different values: different
 figures (numbers other than years), or different proper names, each side having one the other lacks.
 Then the answer is reordered: the newest sentence first, "As of <date>:", the older ones after it,
-"Earlier (<date>):". Everything else (answers citing one article, agreeing sentences, undated
-articles, generated answers whose sentence checks index their text) is left as it was.
+"Earlier (<date>):". When the cited sentences do not disagree among themselves, a retrieved but
+uncited passage from a later article that disagrees with one of them is cited and leads the same way
+(the answerer ranks sentences by match to the question, and a stale report can match better).
+Everything else (agreeing sentences, undated articles, generated answers whose sentence checks index
+their text) is left as it was.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .schema import Answer, Citation
+from .sentences import answer_spans
 from .terms import content_terms
 
 _SEGMENT = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)
@@ -79,7 +83,7 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
     disagreement are dropped first, then the oldest reports. Returns ``answer`` itself when nothing
     disagrees, or when the newest sentence and its date alone would not fit.
     """
-    if answer.abstained or answer.sentences or len(answer.citations) < 2:
+    if answer.abstained or answer.sentences or not answer.citations:
         return answer
     segments = _segments(answer.text)
     cites = {c.number: c for c in answer.citations}
@@ -92,7 +96,13 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
             if cites[a.number].published != cites[b.number].published and disagree(a.text, b.text, answer.question):
                 conflict |= {segments.index(a), segments.index(b)}
     if not conflict:
-        return answer
+        newer = _newer_report(answer, segments, cites)
+        if newer is None:
+            return answer
+        index, citation, sentence = newer
+        cites[citation.number] = citation
+        segments = [*segments, _Segment(sentence, citation.number)]
+        conflict = {index, len(segments) - 1}
     involved = sorted((segments[i] for i in conflict), key=lambda s: cites[s.number].published or "", reverse=True)
     latest = cites[involved[0].number].published
     parts = [(f"As of {latest}: {involved[0].text}", involved[0].number)]
@@ -111,6 +121,38 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
 def _words(parts: list[tuple[str, int]]) -> int:
     """Words as the answer budget counts them (white-space split), a ``[n]`` marker each."""
     return sum(len(t.split()) + 1 for t, _ in parts)
+
+
+def _newer_report(answer: Answer, segments: list[_Segment], cites: dict[int, Citation]) -> tuple[int, Citation, str] | None:
+    """A sentence of a retrieved, uncited passage from a later article that disagrees with a cited sentence.
+
+    The answerer picks sentences by how well they match the question, so a stale report with more
+    words in common can be the only one cited while a later one was retrieved too. Returns the
+    cited segment's index, a citation of the later passage (its sentence quoted), and that sentence;
+    the newest such article wins, then the best-ranked passage.
+    """
+    cited = {c.article_id for c in cites.values()}
+    asked = content_terms(answer.question)
+    found: list[tuple[str, int, int, Citation, str]] = []
+    for rank, p in enumerate(answer.passages):
+        if p.article_id in cited or not p.published:
+            continue
+        for i, seg in enumerate(segments):
+            when = cites[seg.number].published
+            if not when or p.published <= when:
+                continue
+            for start, end in answer_spans(p.text):
+                sentence = " ".join(p.text[start:end].split())
+                if asked & content_terms(sentence) and disagree(seg.text, sentence, answer.question):
+                    citation = Citation(number=max(cites) + 1, article_id=p.article_id, title=p.title, source=p.source,
+                                        published=p.published, chunk_id=p.chunk_id, start=p.start, end=p.end,
+                                        passage=p.text, quotes=((start, end),))
+                    found.append((p.published, -rank, i, citation, sentence))
+                    break
+    if not found:
+        return None
+    _, _, index, citation, sentence = max(found, key=lambda f: (f[0], f[1]))
+    return index, citation, sentence
 
 
 def _segments(text: str) -> list[_Segment]:

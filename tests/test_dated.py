@@ -49,6 +49,28 @@ def test_the_newest_report_leads_with_its_date(library, tmp_path):
     assert len(answer.text.split()) <= library.settings.answer_max_words
 
 
+def test_a_later_retrieved_report_leads_when_only_the_stale_one_was_cited(library, tmp_path):
+    from .test_timeline import BRIDGE, write
+
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "old.md").write_text(OLD)
+    write(tmp_path / "news", "cost.md", *BRIDGE["cost.md"])  # 2025-09-18: "will now cost 530 million pounds"
+    library.ingest([tmp_path / "news"])
+    question = "How much will the new harbour bridge cost to build, according to the city council?"
+    passages, qvec = library.search_with_vector(question)
+    plain = ExtractiveAnswerer(library.embedder, term_weights=library.term_weights).answer(question, passages, qvec)
+    assert "410" in plain.text and "530" not in plain.text  # the answerer alone quotes only the stale report
+    assert any("530" in p.text for p in passages)
+
+    answer = build_chain(library).invoke(question)
+    assert answer.text.startswith("As of 2025-09-18: The harbour bridge will now cost 530 million pounds")
+    assert "[1] Earlier (2024-03-05): The new harbour bridge will cost 410 million pounds" in answer.text
+    new, old = answer.citations
+    assert (new.published, old.published) == ("2025-09-18", "2024-03-05")
+    (s, e), = new.quotes
+    assert new.passage[s:e].startswith("The harbour bridge will now cost 530 million pounds")
+
+
 def cite(n: int, published: str | None) -> Citation:
     return Citation(number=n, article_id=f"a{n}", title="t", source="s", published=published, chunk_id=f"a{n}:v:0",
                     start=0, end=0, passage="")
