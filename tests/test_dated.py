@@ -89,7 +89,13 @@ def test_agreeing_or_undated_reports_are_left_alone():
 
 def test_disagreement_is_the_same_slot_with_other_figures_or_names():
     assert disagree("The bridge will cost 410 million pounds.", "The bridge will now cost 530 million pounds.")
-    assert disagree("Ann Smith was named chief executive of Acme.", "Acme named Bob Jones chief executive.")
+    assert disagree("Ann Smith was appointed chief executive of the Acme mining company.",
+                    "The Acme mining company appointed Bob Jones as chief executive.")
+    # names differ, but the sentences are about different things (a news-2025 false alarm before the thresholds)
+    assert not disagree("Trump said Kirk will receive the nation's highest civilian honor, the Presidential Medal of Freedom.",
+                        "The Presidential Medal of Freedom, which was established under former President John F. Kennedy, "
+                        "is one of the highest awards a civilian can receive.")
+    assert not disagree("Why did the council raise the bridge budget to 530 million?", "The bridge will cost 410 million.")
     assert not disagree("The bridge will cost 410 million pounds.", "Shop owners welcomed the bridge in 2025.")
     assert not disagree("In 2024 the bridge cost 410 million.", "In 2025 the bridge cost 410 million.")
     assert figures("It cost 1,200.50 in 2024, up 5%.") == {"1200.5", "5"}
