@@ -63,7 +63,8 @@ def main() -> None:
                 times[name].append(got["seconds"])
                 cpu[name].append(got["cpu_seconds"])
                 runs.append({"round": r, "tree": name, **got})
-                print(f"[ab {time.strftime('%H:%M:%S')}] round {r} {name}: {got['seconds']} s", file=sys.stderr, flush=True)
+                print(f"[ab {time.strftime('%H:%M:%S')}] round {r} {name}: {got['seconds']} s, {got['cpu_seconds']} s CPU",
+                      file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     print(json.dumps({"corpus": [str(c) for c in args.corpus], "rounds": args.rounds, "runs": runs,
