@@ -10,8 +10,10 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from .answer import ExtractiveAnswerer
+from .dated import lead_with_latest
 from .dates import as_date
 from .errors import InputError
+from .groups import annotate
 from .library import Library
 from .retrieval import Filters, HybridRetriever, time_focus
 from .schema import Answer
@@ -73,6 +75,12 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                                 answerer, settings.llm_timeout, guard=llm is not None)
 
     def run(value: Any, config: RunnableConfig) -> Iterator[Answer]:
+        groups = None  # read after the search: an empty question or store is reported by the search as before
+        for answer in _answers(value, config):  # post-processing: newest report first, copies listed on citations
+            groups = groups or library.groups.get()
+            yield annotate(lead_with_latest(answer, settings.answer_max_words), groups)
+
+    def _answers(value: Any, config: RunnableConfig) -> Iterator[Answer]:
         req = parse_input(value)
         question = library.check_question(req["question"])
         day = _as_of(req.get("as_of") or as_of)

@@ -1,4 +1,4 @@
-"""``rag ingest|ask|articles|remove|eval|ui`` (or ``python -m rag ...``): a thin layer over the library.
+"""``rag ingest|ask|timeline|articles|remove|eval|ui`` (or ``python -m rag ...``): a thin layer over the library.
 
 Data goes to stdout, progress and diagnostics to stderr; ``--json`` wherever data is printed. Exit codes:
 0 done, 1 a library error (one line that says what to do; RAG_DEBUG=1 shows the traceback), 2 a bad
@@ -105,22 +105,15 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         timeout: float | None, as_json: bool) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .chain import build_chain
-    from .dates import parse_day, parse_period
-    from .retrieval import Filters
+    from .dates import parse_day
 
-    for name, value in (("--since", since), ("--until", until)):
-        try:
-            if value:
-                parse_period(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint=name) from exc
+    filters = _date_filters(since, until, article_ids)
     try:
         day = parse_day(as_of) if as_of else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from exc
     if not question.strip():
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
-    filters = Filters(tuple(article_ids), (), since.strip() if since else None, until.strip() if until else None)
     overrides = {"answer_mode": mode, "llm_provider": provider, "llm_base_url": base_url, "llm_model": llm_model,
                  "llm_timeout": timeout}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
@@ -148,6 +141,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         click.echo(wrap(" · ".join(x for x in (c.published or "undated", _source_label(c.source)) if x), "    "))
         for s, e in c.quotes:
             click.echo(wrap(f"“{c.passage[s:e]}”", "      ", "    "))
+        _echo_copies(c)
 
 
 SORTS = {  # --sort: newest first by default, as the UI lists them
@@ -155,6 +149,60 @@ SORTS = {  # --sort: newest first by default, as the UI lists them
     "title": lambda a: (a.title.casefold(), a.published or ""),
     "source": lambda a: (a.source.casefold(), a.published or ""),
 }
+
+
+def _echo_copies(c) -> None:
+    """The other articles of a citation's group of copies, one a line."""
+    if c.also_reported_by:
+        n = len(c.also_reported_by)
+        click.echo(wrap(f"also reported by {n} other source{'s' if n != 1 else ''}:", "    "))
+        for r in c.also_reported_by:
+            click.echo(wrap(f"{r.title} · {r.published or 'undated'} · {_source_label(r.source)}", "        ", "      "))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-n", "--limit", type=click.IntRange(1, 50), default=20, show_default=True, help="Most articles to list.")
+@click.option("--since", help="Only articles published in or after this period: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--until", help="Only articles published in or before this period: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.pass_obj
+def timeline(settings: Settings, query: str, limit: int, since: str | None, until: str | None, as_json: bool) -> None:
+    """The articles on QUERY by publication date, each with its most relevant sentence (undated ones last)."""
+    from .timeline import timeline as make_timeline
+
+    filters = _date_filters(since, until)
+    if not query.strip():
+        raise click.BadParameter("the query is empty", param_hint="QUERY")
+    try:
+        result = make_timeline(_library(settings), query, limit, filters)
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if not result.entries:
+        click.echo("No article is close enough to this subject.", err=True)
+    for e in result.entries:
+        c = e.citation
+        click.echo(wrap(f"[{c.number}] {c.title} · {_source_label(c.source)}", "            ", f"{shown(e.published or 'undated'):<10}  "))
+        if e.sentence:
+            click.echo(wrap(f"“{e.sentence}”", "            "))
+        _echo_copies(c)
+
+
+def _date_filters(since: str | None, until: str | None, article_ids: tuple[str, ...] = ()):
+    """Filters from --since/--until (whole periods: YYYY, YYYY-MM, YYYY-MM-DD; anything else exits 2) and --article."""
+    from .dates import parse_period
+    from .retrieval import Filters
+
+    for name, value in (("--since", since), ("--until", until)):
+        try:
+            if value:
+                parse_period(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=name) from exc
+    return Filters(tuple(article_ids), (), since.strip() if since else None, until.strip() if until else None)
 
 
 @cli.command()

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     news_recency_weight: float = Field(0.0, ge=0, description="Recency prior for every question (news is read as of its date); 0 = off.")
     recency_half_life_days: float = Field(30.0, gt=0, description="The recency prior halves with every this many days of age.")
 
+    group_threshold: float = Field(0.5, gt=0, le=1, description=(
+        "Articles this similar (Jaccard of their 5-word shingles) are grouped as copies of one story; 1 = no grouping."))
+
     answer_mode: Literal["extractive", "llm"] = "extractive"
     answer_max_words: int = Field(60, ge=10)
     answerable_threshold: float | None = Field(

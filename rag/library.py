@@ -17,13 +17,14 @@ from .chunking import WordPieces, chunk_article
 from .config import Settings
 from .dates import as_date
 from .embeddings import Embedder, get_embedder, model_label
+from .groups import GroupCache, Grouper, pack_signature, signature
 from .loaders import load_paths
 from .locking import writer
 from .memory import limit_malloc_arenas
 from .retrieval import Filters, LexicalCache, Retriever, check_question
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .sentences import embed_text, model_input, pack
-from .store import Store, WriteItem
+from .store import Store, WriteItem, version_of
 from .timeexpr import TimeScope, resolve
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class _Chunked(NamedTuple):
     chunks: list[Chunk]
     inputs: list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]
     pieces: list[WordPieces]
+    signature: np.ndarray  # MinHash of its word shingles (rag.groups)
 
 
 class Library:
@@ -163,6 +165,7 @@ class Library:
         if not todo:
             return
         batches = list(_batches(todo, batch_articles))
+        grouper = Grouper(self.store.all_records(), self.settings.group_threshold)
         with ThreadPoolExecutor(1, thread_name_prefix="rag-chunk") as chunker, \
                 ThreadPoolExecutor(1, thread_name_prefix="rag-write") as writer:
             ahead = deque(chunker.submit(self._chunk_batch, b) for b in batches[:_AHEAD])
@@ -182,7 +185,7 @@ class Library:
                         [t for t, _, _ in inputs], [sp for _, sp, _ in inputs], [p for g in group for p in g.pieces])
                     if pending is not None:
                         yield pending.result()
-                    pending, group = writer.submit(self._write, group, vectors, pooled), []
+                    pending, group = writer.submit(self._write, group, vectors, pooled, grouper), []
                 if pending is not None:
                     yield pending.result()
             finally:
@@ -198,16 +201,18 @@ class Library:
             head = embed_text(a.title, "")  # what the model reads before each chunk's text
             head_pieces = self.embedder.word_pieces(head)
             out.append(_Chunked(a, chunks, [model_input(a.title, c.text) for c in chunks],
-                                [head_pieces.then(pieces.slice(c.start, c.end, shift=len(head))) for c in chunks]))
+                                [head_pieces.then(pieces.slice(c.start, c.end, shift=len(head))) for c in chunks],
+                                signature(a.title, a.text)))
         return out
 
-    def _write(self, group: list[_Chunked], vectors: np.ndarray, pooled: list[np.ndarray]) -> list[WriteItem]:
-        """Pack the sentence vectors and store the group; returns what was committed."""
+    def _write(self, group: list[_Chunked], vectors: np.ndarray, pooled: list[np.ndarray], grouper: Grouper) -> list[WriteItem]:
+        """Pack the sentence vectors, group the articles with their copies, and store them; returns what was committed."""
         items, pos = [], 0
         for g in group:
             n = len(g.chunks)
             blobs = [pack(spans, v) for (_, _, spans), v in zip(g.inputs, pooled[pos:pos + n])]
-            items.append(WriteItem(g.article, g.chunks, vectors[pos:pos + n], blobs))
+            copies = grouper.assign(g.article.id, version_of(g.article.content_hash), g.signature)
+            items.append(WriteItem(g.article, g.chunks, vectors[pos:pos + n], blobs, copies, pack_signature(g.signature)))
             pos += n
         self.store.write(items)
         return items
@@ -263,6 +268,10 @@ class Library:
     @property
     def lexical(self) -> LexicalCache:
         return self.retriever.lexical
+
+    @property
+    def groups(self) -> GroupCache:
+        return self.retriever.groups
 
     def chunk_count(self) -> int:
         """Chunks searchable now: the library's size, as the answerability decision reads it."""

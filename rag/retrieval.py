@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import ConfigDict
 from .config import Settings
 from .dates import day_number, period
 from .errors import EmptyStoreError, InputError
+from .groups import GroupCache, diversify
 from .loaders import clean_text
 from .schema import Passage
 from .sentences import META_KEY
@@ -193,34 +193,22 @@ def from_document(d: Document) -> Passage:
                    start=int(m.get("start", 0)), end=int(m.get("end", 0)), score=float(m.get("score", 0.0)))
 
 
-Diversify = Callable[[list[Passage], int], list[Passage]]
-
-
-def _group_diversity() -> Diversify | None:
-    """The group-diversity step (at most one passage per syndicated group), when ``rag.groups`` provides it."""
-    try:
-        from . import groups  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(groups, "diversify_passages", None)
-
-
 class Retriever:
     """All of retrieval for one store: lexical cache, dense search, fusion, the time prior and group diversity.
 
     ``search`` fuses dense (Chroma) and BM25 candidates by reciprocal rank, hides articles published after
     the question's ``as_of``, adds the time prior of the question's :class:`~rag.timeexpr.TimeScope`, and
-    keeps the top ``k`` committed passages. ``diversify(passages, k)``, when given (or found in
-    ``rag.groups``), picks the final ``k`` from up to ``3 * k`` candidates.
+    keeps the top ``k`` committed passages, at most one article per group of copies (:mod:`rag.groups`),
+    picked from up to ``3 * k`` candidates.
     """
 
-    def __init__(self, store: Store, embedder: Any, settings: Settings, diversify: Diversify | None = None) -> None:
+    def __init__(self, store: Store, embedder: Any, settings: Settings) -> None:
         """``embedder`` is the model, or a function returning it (the Library loads the model on first use)."""
         self.store = store
         self._embedder = embedder
         self.settings = settings
         self.lexical = LexicalCache(store)
-        self.diversify = diversify if diversify is not None else _group_diversity()
+        self.groups = GroupCache(store)
 
     @property
     def embedder(self) -> Any:
@@ -265,10 +253,7 @@ class Retriever:
         lex_ids, _ = lex.search(query, fetch, mask=mask)
         rankings = [(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)]
         fused = self._time_prior(rrf(rankings), lex, scope)
-        passages = _visible(fused, 3 * k if self.diversify else k, lex)
-        if self.diversify:
-            passages = self.diversify(passages, k)
-        passages = passages[:k]
+        passages = diversify(_visible(fused, 3 * k, lex), self.groups.get(lex.revision).group_of, k)
         sims = dict(zip(dense_ids, dense_sims))
         lexical_only = [p.chunk_id for p in passages if p.chunk_id not in sims]
         if lexical_only:  # found by words alone: their similarity still tells the answerer how close they are

@@ -48,6 +48,16 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Report:
+    """Another article of a citation's group of copies (the same story on another outlet, or another version)."""
+
+    article_id: str
+    title: str
+    source: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
     """A numbered reference from an answer to the exact passage (and sentences) it used."""
 
@@ -61,6 +71,7 @@ class Citation:
     end: int
     passage: str
     quotes: tuple[tuple[int, int], ...] = ()  # spans of the cited sentences, relative to ``passage``
+    also_reported_by: tuple[Report, ...] = ()  # the other articles of this article's group (rag.groups), newest first
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ class WriteItem(NamedTuple):
     chunks: list[Chunk]
     vectors: np.ndarray
     sentences: Sequence[str | None] = ()
+    group: str | None = None  # its group of copies and MinHash signature (rag.groups), kept on its record
+    minhash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ class Store:
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         metas: list[dict] = []
-        for article, chunks, emb, sentences in items:
+        for article, chunks, emb, sentences, *_ in items:
             # Only what filters need, beside the chunk's offsets: title and date come from the
             # article's record (one per article), the version and index from the chunk id. Each
             # metadata key is a row and index entries in Chroma's SQLite.
@@ -239,8 +241,8 @@ class Store:
             metadatas=[_clean({
                 "title": a.title, "source": a.source, "published": a.published,
                 "published_day": day_number(a.published), "author": a.author,
-                "content_hash": a.content_hash, "chunks": len(c), "origin": a.origin,
-            }) for a, c, *_ in items],
+                "content_hash": a.content_hash, "chunks": len(c), "origin": a.origin, "group": group, "minhash": minhash,
+            }) for a, c, _, _, group, minhash in items],
         )
         self._delete_stale_texts({a.id: _text_id(a.id, version_of(a.content_hash)) for a, *_ in items})
         self._bump()

@@ -193,3 +193,30 @@ def test_markup_in_an_article_renders_as_text(page):
     assert page.locator('img[src="x"]').count() == 0
     assert page.locator('a[href*="evil.example"]').count() == 0
     assert page.locator(".rag-card b, .rag-card strong").count() == 0
+
+
+def test_other_reports_and_the_timeline(page):
+    from .test_ui import bridge_records
+
+    report = upload(page, "bridge.json", bridge_records(), "application/json")
+    assert "added" in report
+    ask(page, "When did construction of the harbour bridge begin?")
+    card = page.locator("#t0-c1")
+    assert "Work starts on harbour bridge" in card.inner_text() and "2024-03-05" in card.inner_text()
+    copies = card.locator("details.rag-copies")
+    assert copies.locator("summary").inner_text() == "Also reported by 1 other source"
+    copies.locator("summary").click()
+    listed = copies.locator("li").inner_text()
+    assert "Work starts on harbour bridge" in listed and ("e.test/wire" in listed or "c.test/start" in listed)
+
+    page.get_by_text("Timeline of a subject").click()
+    box = page.get_by_label("Subject")
+    box.fill("the harbour bridge")
+    box.press("Enter")
+    timeline = page.locator(".rag-timeline")
+    timeline.wait_for()
+    dates = timeline.locator(".rag-date").all_inner_texts()
+    assert dates[:3] == ["2023-06-01", "2024-03-05", "2025-09-18"] and set(dates[3:]) == {"undated"}, dates
+    assert timeline.inner_text().count("Work starts on harbour bridge") == 1  # the copy is not a row of its own...
+    assert timeline.locator("details.rag-copies summary").all_inner_texts() == ["Also reported by 1 other source"]
+    page.screenshot(path=str(ARTIFACTS / "timeline.png"), full_page=True)

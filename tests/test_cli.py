@@ -124,3 +124,28 @@ def test_rag_ui_on_a_taken_port_says_what_to_do():
         r = run("ui", "--server.port", str(port), "--server.address", "127.0.0.1")
     assert r.exit_code == 1
     assert f"Port {port} is already in use" in r.stderr and f"rag ui --server.port {port + 1}" in r.stderr
+
+
+def test_timeline_json_and_human_output(tmp_path):
+    from .test_timeline import write_bridge
+
+    assert run("ingest", str(write_bridge(tmp_path / "news"))).exit_code == 0
+    r = run("timeline", "--json", "the harbour bridge")
+    data = json.loads(r.stdout)
+    assert data["query"] == "the harbour bridge"
+    assert [e["published"] for e in data["entries"]] == ["2023-06-01", "2024-03-05", "2025-09-18", None]
+    assert [len(e["citation"]["also_reported_by"]) for e in data["entries"]] == [0, 1, 0, 0]
+    r = run("timeline", "the harbour bridge")
+    lines = r.output.splitlines()
+    assert lines[0].startswith("2023-06-01  [1] City plans a harbour bridge · a.test/plan")
+    assert any(line.startswith("undated     [4] Letters on the harbour bridge") for line in lines)
+    assert "also reported by 1 other source:" in r.output
+    assert run("timeline", "--since", "not-a-date", "bridge").exit_code == 2
+    assert run("timeline", " ").exit_code == 2
+
+    r = run("ask", "When did construction of the harbour bridge begin?")
+    lines = r.output.splitlines()
+    first = lines.index("[1] Work starts on harbour bridge")
+    assert lines[first + 1].startswith("    2024-03-05 · ")  # the citation's date, then its source
+    assert "also reported by 1 other source:" in r.output
+    assert any(line.startswith("      Work starts on harbour bridge · 2024-03-05 · ") for line in lines)

@@ -280,3 +280,36 @@ def test_bad_upload_restores_the_previous_file(library, tmp_path):
     assert bad[0].status == "rejected" and "invalid JSON" in bad[0].detail
     assert (folder / safe_name("story.json")).read_bytes() == before
     assert [a.title for a in library.articles()] == ["Good"]
+
+
+def bridge_records() -> bytes:
+    """The timeline test's articles (a copy of one among them) as one JSON upload."""
+    import json
+
+    from .test_timeline import BRIDGE, COPY
+
+    return json.dumps([{"title": title, "published": published, "url": source, "text": text}
+                       for published, source, title, text in [*BRIDGE.values(), COPY]]).encode()
+
+
+def test_citations_list_the_other_reports_and_the_timeline_orders_by_date(app_env):
+    at = start()
+    at.sidebar.file_uploader[0].set_value(("bridge.json", bridge_records(), "application/json")).run()
+    assert not at.exception
+    assert "6 articles" in at.sidebar.subheader[-1].value
+
+    ask(at, "When did construction of the harbour bridge begin?")
+    card = next(v for v in html_of(at) if 'class="rag-card"' in v)
+    assert "Work starts on harbour bridge" in card and "<span>2024-03-05</span>" in card
+    assert "Also reported by 1 other source</summary>" in card
+    assert card.count("https://") >= 2  # the cited source and the other one, each a link
+    assert "https://c.test/start" in card and "https://e.test/wire" in card
+
+    at.text_input(key="timeline_query").set_value("the harbour bridge").run()
+    assert not at.exception
+    view = next(v for v in html_of(at) if 'class="rag-timeline"' in v)
+    dates = re.findall(r'<span class="rag-date[^"]*">(.*?)</span>', view)
+    assert dates == ["2023-06-01", "2024-03-05", "2025-09-18", "undated"]
+    assert view.count("Work starts on harbour bridge") == 2  # its row, and the copy listed under it
+    assert "<mark>" in view and "530 million pounds" in view
+    assert "4 articles by date, 1 undated last" in " ".join(c.value for c in at.caption)

@@ -22,7 +22,7 @@ import streamlit as st  # noqa: E402
 
 from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
 from rag.errors import InputError  # noqa: E402
-from ui import conversations, render, timebar  # noqa: E402
+from ui import conversations, render, timebar, timeline  # noqa: E402
 from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -387,6 +387,7 @@ def main() -> None:
     st.caption(f"Answers quote the indexed news articles and cite them; searching {scope}.")
 
     names = original_names(settings.uploads_path)
+    timeline.view(res.library, filters, names)
     for i, (question, answer) in enumerate(st.session_state.turns):
         with st.chat_message("user"):
             st.text(question)

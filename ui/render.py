@@ -142,8 +142,19 @@ def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = No
         f'<div class="rag-meta">{" · ".join(meta)}</div>'
         + (f'<div class="rag-gone">{esc(note)}</div>' if note else "")
         + f'<div class="rag-passage">{"… " if cut_before else ""}{highlight(text, spans, compact=True)}{" …" if cut_after else ""}</div>'
-        "</div>"
+        + f"{copies_html(c.also_reported_by, names)}</div>"
     )
+
+
+def copies_html(reports: Sequence, names: Mapping[str, str] | None = None) -> str:
+    """"Also reported by N other sources", then each (title, date, source): the other articles of a group of copies."""
+    if not reports:
+        return ""
+    rows = "".join(f'<li><span class="rag-title">{esc(r.title or "Untitled")}</span> · {esc(r.published or "undated")}'
+                   f" · {source_html(r.source, names)}</li>" for r in reports)
+    n = len(reports)
+    return (f'<details class="rag-copies"><summary>Also reported by {n} other source{"s" if n != 1 else ""}</summary>'
+            f"<ul>{rows}</ul></details>")
 
 
 def article_html(text: str, passage: Span, quotes: Iterable[Span]) -> str:
@@ -211,4 +222,14 @@ CSS = """<style>
   margin: 0 !important; }
 .rag-list .rag-title { font-weight: 500; }
 .rag-list .rag-meta { margin: 0; font-size: .75rem; }
+.rag-copies { font-size: .8rem; margin-top: .35rem; opacity: .85; }
+.rag-copies summary { cursor: pointer; }
+.rag-copies ul { margin: .2rem 0 0 1rem; padding: 0; }
+.rag-copies .rag-title { font-weight: 500; }
+.rag-timeline { list-style: none; margin: 0 !important; padding: 0 !important; }
+.rag-timeline > li { list-style: none; display: flex; gap: .8rem; padding: .5rem 0; margin: 0 !important;
+  border-bottom: 1px solid rgba(128, 128, 128, .18); }
+.rag-date { flex: none; width: 6.5rem; font-size: .85rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+.rag-date.rag-undated { opacity: .55; font-weight: 500; font-style: italic; }
+.rag-timeline .rag-passage mark { background: rgba(255, 196, 0, .45); color: inherit; border-radius: .2em; }
 </style>"""

@@ -1,0 +1,115 @@
+"""Dated answers (rag.dated): disagreeing reports put the newest first with its date, the older marked earlier."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rag import build_chain
+from rag.answer import ExtractiveAnswerer
+from rag.dated import disagree, figures, lead_with_latest, names
+from rag.schema import Answer, Citation
+
+OLD = """---
+title: Harbour bridge will cost 410 million pounds
+published: 2024-03-05
+source: https://example-news.test/bridge-2024
+---
+The new harbour bridge will cost 410 million pounds to build, the city council said on Tuesday.
+Work on the bridge began last spring, and the council expects the first cars to cross it in two years.
+Local shop owners welcomed the project, which they hope will bring more visitors to the old port.
+"""
+NEW = """---
+title: Council revises budget after soft ground found
+published: 2025-09-18
+source: https://other-paper.test/harbour-bridge
+---
+Engineers found soft ground under the southern pier, and the design of the foundations had to change.
+The new harbour bridge will now cost 530 million pounds to build, the council said in a statement.
+Opposition members asked for an independent review of the budget before more money is spent.
+"""
+QUESTION = "How much will the new harbour bridge cost to build?"
+
+
+def test_the_newest_report_leads_with_its_date(library, tmp_path):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "old.md").write_text(OLD)
+    (tmp_path / "news" / "new.md").write_text(NEW)
+    library.ingest([tmp_path / "news"])
+    passages, qvec = library.search_with_vector(QUESTION)
+    plain = ExtractiveAnswerer(library.embedder, term_weights=library.term_weights).answer(QUESTION, passages, qvec)
+    assert plain.text.index("410") < plain.text.index("530")  # ranked by overlap, the stale figure comes first
+
+    answer = build_chain(library).invoke(QUESTION)
+    assert answer.text.startswith("As of 2025-09-18: The new harbour bridge will now cost 530 million pounds")
+    assert "Earlier (2024-03-05): The new harbour bridge will cost 410 million pounds" in answer.text
+    assert answer.text.index("530") < answer.text.index("410")
+    first, second = answer.citations
+    assert (first.number, first.published, second.number, second.published) == (1, "2025-09-18", 2, "2024-03-05")
+    assert "[1]" in answer.text.split("Earlier")[0] and answer.text.rstrip().endswith("[2]")
+    assert len(answer.text.split()) <= library.settings.answer_max_words
+
+
+def test_a_later_retrieved_report_leads_when_only_the_stale_one_was_cited(library, tmp_path):
+    from .test_timeline import BRIDGE, write
+
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "old.md").write_text(OLD)
+    write(tmp_path / "news", "cost.md", *BRIDGE["cost.md"])  # 2025-09-18: "will now cost 530 million pounds"
+    library.ingest([tmp_path / "news"])
+    question = "How much will the new harbour bridge cost to build, according to the city council?"
+    passages, qvec = library.search_with_vector(question)
+    plain = ExtractiveAnswerer(library.embedder, term_weights=library.term_weights).answer(question, passages, qvec)
+    assert "410" in plain.text and "530" not in plain.text  # the answerer alone quotes only the stale report
+    assert any("530" in p.text for p in passages)
+
+    answer = build_chain(library).invoke(question)
+    assert answer.text.startswith("As of 2025-09-18: The harbour bridge will now cost 530 million pounds")
+    assert "[1] Earlier (2024-03-05): The new harbour bridge will cost 410 million pounds" in answer.text
+    new, old = answer.citations
+    assert (new.published, old.published) == ("2025-09-18", "2024-03-05")
+    (s, e), = new.quotes
+    assert new.passage[s:e].startswith("The harbour bridge will now cost 530 million pounds")
+
+
+def cite(n: int, published: str | None) -> Citation:
+    return Citation(number=n, article_id=f"a{n}", title="t", source="s", published=published, chunk_id=f"a{n}:v:0",
+                    start=0, end=0, passage="")
+
+
+def test_agreeing_or_undated_reports_are_left_alone():
+    same = Answer("How many staff?", "The firm employs 1,200 people. [1] The firm employs 1200 people, it said. [2]",
+                  citations=(cite(1, "2024-01-01"), cite(2, "2025-01-01")))
+    assert lead_with_latest(same) is same
+    undated = replace(same, text="The firm employs 1,200 people. [1] The firm employs 1,500 people. [2]",
+                      citations=(cite(1, None), cite(2, "2025-01-01")))
+    assert lead_with_latest(undated) is undated
+    other_subject = replace(same, text="The firm employs 1,200 people. [1] Its shares rose 5% on Monday in London. [2]")
+    assert lead_with_latest(other_subject) is other_subject
+
+
+def test_disagreement_is_the_same_slot_with_other_figures_or_names():
+    assert disagree("The bridge will cost 410 million pounds.", "The bridge will now cost 530 million pounds.")
+    assert disagree("Ann Smith was appointed chief executive of the Acme mining company.",
+                    "The Acme mining company appointed Bob Jones as chief executive.")
+    # names differ, but the sentences are about different things (a news-2025 false alarm before the thresholds)
+    assert not disagree("Trump said Kirk will receive the nation's highest civilian honor, the Presidential Medal of Freedom.",
+                        "The Presidential Medal of Freedom, which was established under former President John F. Kennedy, "
+                        "is one of the highest awards a civilian can receive.")
+    assert not disagree("Why did the council raise the bridge budget to 530 million?", "The bridge will cost 410 million.")
+    assert not disagree("The bridge will cost 410 million pounds.", "Shop owners welcomed the bridge in 2025.")
+    assert not disagree("In 2024 the bridge cost 410 million.", "In 2025 the bridge cost 410 million.")
+    assert figures("It cost 1,200.50 in 2024, up 5%.") == {"1200.5", "5"}
+    assert names("Officials said Ann Smith of Acme Corp met them.") == {"Ann Smith of Acme Corp"}
+
+
+def test_the_word_budget_drops_the_older_report_first():
+    text = "The bridge will cost 410 million pounds. [1] The bridge will now cost 530 million pounds. [2]"
+    answer = Answer("What will the bridge cost?", text, citations=(cite(1, "2024-01-01"), cite(2, "2025-01-01")))
+    full = lead_with_latest(answer, 60)
+    assert full.text == ("As of 2025-01-01: The bridge will now cost 530 million pounds. [1] "
+                         "Earlier (2024-01-01): The bridge will cost 410 million pounds. [2]")
+    assert [c.article_id for c in full.citations] == ["a2", "a1"]
+    short = lead_with_latest(answer, 14)
+    assert short.text == "As of 2025-01-01: The bridge will now cost 530 million pounds. [1]"
+    assert [(c.number, c.article_id) for c in short.citations] == [(1, "a2")]
+    assert lead_with_latest(answer, 10) is answer
