@@ -45,9 +45,9 @@ def main() -> None:
         lib = Library(Settings(store_path=Path(work) / "store"))
         report = lib.ingest([corpus])
         s = lib.settings
-        answerer = ExtractiveAnswerer(lib.embedder, max_words=s.answer_max_words, abstain_threshold=s.abstain_threshold,
-                                      abstain_missing_threshold=s.abstain_missing_threshold,
-                                      term_weights=lib.term_weights, stored=lib.store.sentence_blobs)
+        answerer = ExtractiveAnswerer(lib.embedder, max_words=s.answer_max_words, answerable_threshold=s.answerable_threshold,
+                                      library_size=lib.chunk_count, term_weights=lib.term_weights,
+                                      stored=lib.store.sentence_blobs)
         changed, plain_hits, dated_hits = [], 0, 0
         for q in questions:
             passages, qvec = lib.search_with_vector(q["question"])

@@ -97,9 +97,9 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                          standalone_question=searched, **stamp)
             return
         passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
-        passages = time_focus(passages, scope, settings.abstain_threshold)
+        matched = content_question(searched) if scope.expressions and library.retriever.dated() else searched
+        passages = time_focus(passages, scope, lambda inside: answerer.answerable(matched, inside, qvec))
         if generator is None:
-            matched = content_question(searched) if scope.expressions and library.retriever.dated() else searched
             yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,
                           notes=notes, **stamp)
         elif failed:

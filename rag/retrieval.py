@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -310,19 +311,20 @@ class Retriever:
         return [(ids[i], float(scores[i])) for i in order]
 
 
-def time_focus(passages: list[Passage], scope: TimeScope | None, min_similarity: float) -> list[Passage]:
+def time_focus(passages: list[Passage], scope: TimeScope | None,
+               answers: Callable[[list[Passage]], bool]) -> list[Passage]:
     """The passages an answer should quote from, for a question that names a period.
 
-    When some retrieved passages were published inside the question's window and one of them is close
-    enough to the question to answer it (``min_similarity``, the answerer's abstention bar), the answer
-    is drawn from those: "this week" is answered from this week's reporting, even when an older story
-    shares more words. Otherwise all passages are kept (the window held nothing relevant).
+    When some retrieved passages were published inside the question's window and they answer the question
+    by the answerer's own decision (``answers``), the answer is drawn from those: "this week" is answered
+    from this week's reporting, even when an older story shares more words. Otherwise all passages are
+    kept (the window held nothing that answers).
     """
     if scope is None or scope.window is None or not passages:
         return passages
     first, last = _window_days(scope)  # type: ignore[misc]
     inside = [p for p in passages if p.published and first <= (day_number(p.published) or 0) <= last]
-    if inside and max(p.similarity for p in inside) >= min_similarity:
+    if inside and len(inside) < len(passages) and answers(inside):
         return inside
     return passages
 

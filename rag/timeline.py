@@ -2,7 +2,7 @@
 
 The articles are those whose passages retrieval ranks for the subject (one article per group of
 copies, :mod:`rag.groups`), kept while their best passage is at least as close to the subject as an
-answer needs (``Settings.abstain_threshold``). Each entry quotes the sentence of that passage the
+answer needs (``MIN_SIMILARITY``). Each entry quotes the sentence of that passage the
 extractive answerer scores best. Dated articles come first, oldest first; undated ones last, in
 order of relevance.
 """
@@ -17,6 +17,9 @@ from .retrieval import Filters
 from .schema import Citation
 
 MAX_PASSAGES = 50  # the most retrieval returns in one search
+# A passage this close to the subject is on it: the similarity bar the extractive answerer abstained under
+# before its decision was learnt (rag/answerability.py), which judges answers, not subjects.
+MIN_SIMILARITY = 0.25
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,9 @@ class Timeline:
 def timeline(library: Library, query: str, limit: int = 20, filters: Filters | None = None) -> Timeline:
     """The timeline of ``query``: at most ``limit`` articles, one per group of copies."""
     passages, qvec = library.search_with_vector(query, MAX_PASSAGES, filters)
-    settings = library.settings
     best: dict[str, int] = {}  # article -> index of its best passage (passages come best first)
     for i, p in enumerate(passages):
-        if p.similarity >= settings.abstain_threshold and p.article_id not in best and len(best) < limit:
+        if p.similarity >= MIN_SIMILARITY and p.article_id not in best and len(best) < limit:
             best[p.article_id] = i
     chosen = [passages[i] for i in best.values()]
     if not chosen:
