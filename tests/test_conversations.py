@@ -37,12 +37,12 @@ def test_a_saved_answer_reads_back_equal_with_its_citations(seeded, store):
 class LaterAnswer(Answer):
     """An Answer as another branch extends it: new fields are kept without a schema change."""
 
-    as_of: date | None = None
-    window: tuple[str, str] | None = None
+    reviewed_on: date | None = None
+    period: tuple[str, str] | None = None
 
 
 def test_fields_added_to_answer_later_are_kept_and_unknown_ones_dropped():
-    later = LaterAnswer("q", "text", as_of=date(2025, 3, 1), window=("2025-02-22", "2025-03-01"))
+    later = LaterAnswer("q", "text", reviewed_on=date(2025, 3, 1), period=("2025-02-22", "2025-03-01"))
     assert from_data(LaterAnswer, json.loads(_json(later))) == later
     old = from_data(Answer, json.loads(_json(later)))  # this version's Answer reads a newer one's row
     assert old == Answer("q", "text")

@@ -153,7 +153,7 @@ def test_eval_store_is_dropped_only_on_a_settings_mismatch(tiny_set, settings, e
 
 
 # -- asked dates, any-article scoring, the time-relative split (a hand-made set with known scores)
-ARTICLES = [
+DATED_ARTICLES = [
     {"id": "a1", "title": "Exampleton harbour opens", "published": "2023-05-01", "source": "x",
      "text": "Mayor Lina Park opened the new harbour in Exampleton on Monday. Bluewave Ferries will run the island route."},
     {"id": "a2", "title": "Second ferry for the island", "published": "2023-09-01", "source": "y",
@@ -161,7 +161,7 @@ ARTICLES = [
     {"id": "a3", "title": "Island route changes hands", "published": "2024-06-01", "source": "z",
      "text": "Bluewave Ferries lost the island route contract to Tidal Lines, the council said on Saturday."},
 ]
-QUESTIONS = [
+DATED_QUESTIONS = [
     {"id": "q1", "question": "Who opened the new harbour in Exampleton?", "answers": ["Lina Park"], "article_id": "a1",
      "asked": "2023-12-31"},
     # the gold article is not yet published when the question is asked; two earlier ones hold the answer
@@ -176,8 +176,8 @@ QUESTIONS = [
 def test_eval_scores_a_tiny_set_as_defined(tmp_path, monkeypatch):
     folder = tmp_path / "tiny"
     folder.mkdir()
-    (folder / "articles.jsonl").write_text("\n".join(json.dumps(a) for a in ARTICLES))
-    (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in QUESTIONS))
+    (folder / "articles.jsonl").write_text("\n".join(json.dumps(a) for a in DATED_ARTICLES))
+    (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in DATED_QUESTIONS))
     settings = Settings(store_path=tmp_path / "store")
 
     gold = evaluate(folder, settings)
