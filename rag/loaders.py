@@ -138,9 +138,20 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
 
     try:
         meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError:
-        return {}, text
+    except yaml.YAMLError:  # e.g. "title: Letters: the bridge", unquoted: read plain "key: value" lines
+        meta = _plain_front_matter(m.group(1))
+        if meta is None:
+            return {}, text
     return (meta if isinstance(meta, dict) else {}), text[m.end():]
+
+
+def _plain_front_matter(block: str) -> dict | None:
+    """Front matter as ``key: value`` lines split at the first colon, or None if a line is not one."""
+    lines = [line for line in block.splitlines() if line.strip()]
+    pairs = [re.match(r"^([A-Za-z_][\w-]*):\s*(.*)$", line) for line in lines]
+    if not lines or not all(pairs):
+        return None
+    return {p.group(1): p.group(2).strip().strip('"\'') for p in pairs}
 
 
 def _load_text(path: Path, raw: str) -> tuple[Article, str | None]:

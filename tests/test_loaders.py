@@ -28,6 +28,16 @@ def test_markdown_front_matter(tmp_path):
     assert (arts[0].title, arts[0].published, arts[0].author) == ("Budget day", "2024-03-05", "Ann")
 
 
+def test_front_matter_with_an_unquoted_colon_in_the_title(tmp_path):
+    """Not valid YAML, but what people write: read as plain "key: value" lines, not as the body."""
+    f = tmp_path / "a.md"
+    f.write_text("---\ntitle: Letters: the harbour bridge\npublished: 2024-03-05\n---\nThe bridge should be green.\n")
+    arts, problems, _ = _load(f)
+    assert not problems
+    assert (arts[0].title, arts[0].published) == ("Letters: the harbour bridge", "2024-03-05")
+    assert arts[0].text == "The bridge should be green."
+
+
 def test_html_article_body_and_metadata(tmp_path):
     f = tmp_path / "a.html"
     f.write_text("""<html><head><title>Rates rise again</title><meta name="author" content="Jo Reporter">
