@@ -91,13 +91,14 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                  "window": tuple(d.isoformat() for d in scope.period) if scope.period else None}
         if scope.note:
             notes = (*notes, scope.note)
-        if library.lexical.get().ids and not library.retriever.published_by(day):
+        lex = library.lexical.get()  # one revision read for this question's own checks below
+        if lex.ids and not lex.published_by(day):
             yield Answer(question=question, text=f"No article was published by {day.isoformat()}: every indexed article is "
                          "later, so there is nothing to answer from as of that day.", abstained=True, notes=notes,
                          standalone_question=searched, **stamp)
             return
         passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
-        matched = content_question(searched) if scope.expressions and library.retriever.dated() else searched
+        matched = content_question(searched) if scope.expressions and lex.dated else searched
         passages = time_focus(passages, scope, lambda inside: answerer.answerable(matched, inside, qvec))
         if generator is None:
             yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,

@@ -105,6 +105,10 @@ class LexicalIndex:
     idf: dict[str, float] = field(default_factory=dict)
     dated: bool = False  # some chunk's article has a publication date
 
+    def published_by(self, as_of: date) -> int:
+        """How many indexed chunks were published on or before ``as_of`` (undated ones count)."""
+        return int(np.count_nonzero(self.days <= day_number(as_of)))
+
     @classmethod
     def build(cls, store: Store) -> LexicalIndex:
         import bm25s
@@ -218,15 +222,6 @@ class Retriever:
     def term_weights(self) -> dict[str, float]:
         """IDF of every term in the collection, for weighing question words by rarity."""
         return self.lexical.get().idf
-
-    def dated(self) -> bool:
-        """True when some indexed article has a date: only then do a question's time words become a window."""
-        return self.lexical.get().dated
-
-    def published_by(self, as_of: date) -> int:
-        """How many indexed chunks were published on or before ``as_of`` (undated ones count)."""
-        lex = self.lexical.get()
-        return int(np.count_nonzero(lex.days <= day_number(as_of)))
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                scope: TimeScope | None = None) -> tuple[list[Passage], np.ndarray]:
