@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from .answer import ExtractiveAnswerer
+from .condense import strip_context
 from .dated import lead_with_latest
 from .dates import as_date
 from .errors import InputError
@@ -65,7 +66,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
         raise InputError(f"Unknown answer mode {mode!r}; use 'extractive' or 'llm'.")
     answerer = ExtractiveAnswerer(library.embedder, max_words=settings.answer_max_words,
                                   answerable_threshold=settings.answerable_threshold, library_size=library.chunk_count,
-                                  term_weights=library.term_weights, stored=library.store.sentence_blobs)
+                                  term_weights=library.term_weights, scorer=library.scorer)
     generator = None
     if mode == "llm":
         from .citations import CitationChecker
@@ -98,7 +99,9 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                          standalone_question=searched, **stamp)
             return
         passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
-        matched = content_question(searched) if scope.expressions and lex.dated else searched
+        # the words to match: without "this week" (the window holds it) or a rule-based follow-up's "(context: ...)"
+        # (retrieval used it to find the topic; matching it again quotes sentences that name the topic, not the answer)
+        matched = strip_context(content_question(searched) if scope.expressions and lex.dated else searched)
         passages = time_focus(passages, scope, lambda inside: answerer.answerable(matched, inside, qvec))
         if generator is None:
             yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,

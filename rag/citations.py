@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import content_terms
 from .chunking import split_sentences
 from .embeddings import Embedder
 from .schema import Citation, Passage, SentenceCheck
+from .terms import content_terms
 
 MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|docs?|documents?)\s*)?(\d{1,3}(?:\s*(?:,|;|and|-|–)\s*\d{1,3})*)\s*\]", re.I)
 _LEADING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+", re.I)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .answer import content_terms
+from .terms import content_terms
 
 _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|hers|they|them|their|theirs|this|that|these|those)\b", re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’.&-]*")
@@ -76,13 +76,13 @@ def _rewrite(question: str, previous: str) -> str:
     context = [p for p in key_phrases(previous) if p.lower() not in lowered][:_MAX_PHRASES]
     if not context:
         have = content_terms(question)
-        context = [t for t in sorted(content_terms(_strip_context(previous)) - have) if not _PRONOUN.fullmatch(t)][:_MAX_TERMS]
+        context = [t for t in sorted(content_terms(strip_context(previous)) - have) if not _PRONOUN.fullmatch(t)][:_MAX_TERMS]
     if not context:
         return question
-    return f"{_strip_context(question)} (context: {', '.join(context)})"
+    return f"{strip_context(question)} (context: {', '.join(context)})"
 
 
-def _strip_context(text: str) -> str:
+def strip_context(text: str) -> str:
     return re.sub(r"\s*\(context: [^)]*\)$", "", text)
 
 

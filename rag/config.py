@@ -60,13 +60,16 @@ class Settings(BaseSettings):
 
     top_k: int = Field(4, ge=1, le=50, description="Passages given to the answerer.")
     fetch_k: int = Field(30, ge=1, le=500, description="Candidates from each of dense and lexical search before fusion.")
+    rerank_depth: int = Field(20, ge=0, le=100, description="Candidates re-ranked by their best sentence; 0 = fused order.")
+    rerank_fusion_weight: float = Field(
+        1.0, ge=0, description="Weight of the fused score (best = 1) beside the best sentence's in re-ranking.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
     time_weight: float = Field(1.0, ge=0, description="Prior for articles in the period a question names, in first-rank RRF units.")
     window_half_life_days: float = Field(7.0, gt=0, description="Outside the question's period the prior halves every this many days.")
     recency_weight: float = Field(1.0, ge=0, description="Prior for the newest reporting when a question says latest/current/still.")
-    news_recency_weight: float = Field(0.0, ge=0, description="Recency prior for every question (news is read as of its date); 0 = off.")
-    recency_half_life_days: float = Field(30.0, gt=0, description="The recency prior halves with every this many days of age.")
+    news_recency_weight: float = Field(1.0, ge=0, description="Recency prior for every question (news is read as of its date); 0 = off.")
+    recency_half_life_days: float = Field(14.0, gt=0, description="The recency prior halves with every this many days of age.")
 
     group_threshold: float = Field(0.5, gt=0, le=1, description=(
         "Articles this similar (Jaccard of their 5-word shingles) are grouped as copies of one story; 1 = no grouping."))

@@ -23,6 +23,7 @@ from .locking import writer
 from .memory import limit_malloc_arenas
 from .retrieval import Filters, LexicalCache, Retriever, check_question
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
+from .scoring import SentenceScorer
 from .sentences import embed_text, model_input, pack
 from .store import Store, WriteItem, version_of
 from .timeexpr import TimeScope, resolve
@@ -268,6 +269,11 @@ class Library:
     @property
     def lexical(self) -> LexicalCache:
         return self.retriever.lexical
+
+    @property
+    def scorer(self) -> SentenceScorer:
+        """Sentence scoring shared by re-ranking and the answerer (one cache of read passages)."""
+        return self.retriever.scorer
 
     @property
     def groups(self) -> GroupCache:

@@ -21,6 +21,7 @@ from .errors import EmptyStoreError, InputError
 from .groups import GroupCache, diversify
 from .loaders import clean_text
 from .schema import Passage
+from .scoring import SentenceScorer
 from .sentences import META_KEY
 from .store import Store, chunk_owner, committed_versions
 from .terms import idf_table, tokenize
@@ -203,8 +204,8 @@ class Retriever:
 
     ``search`` fuses dense (Chroma) and BM25 candidates by reciprocal rank, hides articles published after
     the question's ``as_of``, adds the time prior of the question's :class:`~rag.timeexpr.TimeScope`, and
-    keeps the top ``k`` committed passages, at most one article per group of copies (:mod:`rag.groups`),
-    picked from up to ``3 * k`` candidates.
+    keeps the best ``RAG_RERANK_DEPTH`` committed passages, at most one article per group of copies
+    (:mod:`rag.groups`), re-ranks them by their best sentence (:mod:`rag.scoring`) and returns the top ``k``.
     """
 
     def __init__(self, store: Store, embedder: Any, settings: Settings) -> None:
@@ -214,6 +215,7 @@ class Retriever:
         self.settings = settings
         self.lexical = LexicalCache(store)
         self.groups = GroupCache(store)
+        self.scorer = SentenceScorer(lambda: self.embedder, store.sentence_blobs)  # the answerer shares it
 
     @property
     def embedder(self) -> Any:
@@ -249,7 +251,11 @@ class Retriever:
         lex_ids, _ = lex.search(query, fetch, mask=mask)
         rankings = [(dense_ids, s.dense_weight), (lex_ids, s.lexical_weight)]
         fused = self._time_prior(rrf(rankings), lex, scope)
-        passages = diversify(_visible(fused, 3 * k, lex), self.groups.get(lex.revision).group_of, k)
+        depth = max(k, s.rerank_depth)
+        passages = diversify(_visible(fused, 3 * depth, lex), self.groups.get(lex.revision).group_of, depth)
+        if s.rerank_depth > 0:
+            passages = self.scorer.rerank(query, passages, qvec, lex.idf, s.rerank_fusion_weight)
+        passages = passages[:k]
         sims = dict(zip(dense_ids, dense_sims))
         lexical_only = [p.chunk_id for p in passages if p.chunk_id not in sims]
         if lexical_only:  # found by words alone: their similarity still tells the answerer how close they are

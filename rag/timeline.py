@@ -52,7 +52,7 @@ def timeline(library: Library, query: str, limit: int = 20, filters: Filters | N
     chosen = [passages[i] for i in best.values()]
     if not chosen:
         return Timeline(query)
-    answerer = ExtractiveAnswerer(library.embedder, term_weights=library.term_weights, stored=library.store.sentence_blobs)
+    answerer = ExtractiveAnswerer(library.embedder, term_weights=library.term_weights, scorer=library.scorer)
     top: dict[int, tuple[int, int, str]] = {}  # passage index -> its best sentence (start, end, text)
     for s in answerer.score_sentences(query, chosen, qvec, library.term_weights()):
         top.setdefault(s.passage, (s.start, s.end, s.text))

@@ -1,0 +1,183 @@
+"""How well each sentence of a passage answers a question: one scorer for the answerer and the re-ranker.
+
+A sentence scores by its similarity to the question, the share of the question's rare words it holds,
+and whether it offers the kind of thing asked for: "Which company ...?" is answered by a sentence that
+names one the question does not, "How many ...?" by one with a number. News quiz questions restate
+the story in other words, so the sentence with the most overlap is often the one that names nothing;
+the answer-type term moved news-2025 answer hit from 0.3904 to 0.4595 (weights chosen by week folds,
+see docs/evaluation.md). The retriever ranks its candidates by their best sentence, and the answerer
+quotes the best sentences of the passages it keeps.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FunctionType
+from typing import Any, Literal
+
+import numpy as np
+
+from .schema import Passage
+from .sentences import model_input, unpack
+from .terms import content_terms
+
+Kind = Literal["number", "name"]
+
+_NUMBER_Q = re.compile(r"\b(how (many|much|long|old|far|big|large|tall|often|high)|when|what (year|date|day|month|time|"
+                       r"percentage|percent|number|age|share|proportion|amount|price|fee|rate)|which (year|day|month|date))\b",
+                       re.I)
+# "who", "which ...", "... name", "what <noun>" (not "what is", "what happened"): the answer is a name
+_NAME_Q = re.compile(r"\b(who|whom|whose|which|name)\b|\bwhat (?!(is|was|are|were|does|did|do|has|have|had|will|would|can|"
+                     r"could|should|may|might|happened|caused|makes|made)\b)\w+", re.I)
+_NUMBER = re.compile(r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                     r"fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*")
+_QUESTION_WORD = re.compile(r"[\w’'-]+")
+# capitalised for grammar, not because they name something
+_NOT_NAMES = frozenset("""i the a an he she it they we but and mr mrs ms dr in on at of for to as if this that these those
+his her their its our my monday tuesday wednesday thursday friday saturday sunday january february march april may june
+july august september october november december""".split())
+
+
+def question_kind(question: str) -> Kind | None:
+    """What the question asks for: a number (or date), a name, or something else (None)."""
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _NAME_Q.search(question):
+        return "name"
+    return None
+
+
+def question_words(question: str) -> set[str]:
+    return {w.lower() for w in _QUESTION_WORD.findall(question)}
+
+
+def offers(kind: Kind | None, asked: set[str], text: str) -> bool:
+    """Whether ``text`` holds a candidate answer of this kind that the question (``asked``) does not already name."""
+    if kind == "number":
+        return any(m.group(0).lower() not in asked for m in _NUMBER.finditer(text))
+    if kind == "name":
+        for m in _CAPITALISED.finditer(text):
+            if m.start() == 0 or (m.start() >= 2 and text[m.start() - 2] in ".!?" and text[m.start() - 1].isspace()):
+                continue  # capitalised because a sentence starts there
+            word = m.group(0).lower().rstrip(".")
+            if word not in _NOT_NAMES and word not in asked and word.removesuffix("'s").removesuffix("’s") not in asked:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage: int  # index in the passages scored
+    start: int
+    end: int
+    text: str
+    score: float
+    similarity: float
+
+
+# a chunk's sentence spans, their unit vectors and their terms
+_Read = tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]
+
+
+class SentenceScorer:
+    """Scores the sentences of passages against a question; keeps each chunk's sentences for reuse.
+
+    ``embedder`` is the model or a function returning it (needed only for passages without stored
+    sentence vectors); ``stored`` maps chunk ids to the sentence vectors packed at ingest.
+    """
+
+    def __init__(self, embedder: Any, stored: Callable[[list[str]], dict[str, str]] | None = None,
+                 overlap_weight: float = 1.0, type_weight: float = 0.3, rank_weight: float = 0.02,
+                 passage_weight: float = 0.5, idf_power: float = 1.0, cache_size: int = 4096) -> None:
+        self._embedder = embedder
+        self.stored = stored
+        self.overlap_weight = overlap_weight
+        self.type_weight = type_weight
+        self.rank_weight = rank_weight  # earlier passages win ties
+        self.passage_weight = passage_weight  # weight of the passage's retrieval score (the best one's = 1)
+        self.idf_power = idf_power
+        self._cache: OrderedDict[str, _Read] = OrderedDict()  # popular passages recur across questions
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Any:
+        return self._embedder() if isinstance(self._embedder, FunctionType) else self._embedder
+
+    def score(self, question: str, passages: Sequence[Passage], qvec: np.ndarray | None = None,
+              idf: dict[str, float] | None = None) -> list[ScoredSentence]:
+        """Every sentence of ``passages``, best first; ``idf`` weighs question words by rarity in the collection."""
+        if qvec is None:
+            qvec = self.embedder.encode([question])[0]
+        q_terms = content_terms(question)
+        idf = idf or {}
+        unknown = max(idf.values(), default=1.0)
+        weight = {t: idf.get(t, unknown) ** self.idf_power for t in q_terms}
+        q_total = sum(weight.values())
+        kind, asked = question_kind(question), question_words(question)
+        top = max((p.score for p in passages), default=0.0) or 1.0
+        out = []
+        for pi, (p, (spans, vecs, terms)) in enumerate(zip(passages, self.read(passages))):
+            if not spans:
+                continue
+            sims = vecs @ qvec
+            for (s, e), sim, t in zip(spans, sims, terms):
+                text = p.text[s:e]
+                overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
+                typed = self.type_weight if kind and offers(kind, asked, text) else 0.0
+                score = (float(sim) + self.overlap_weight * overlap + typed - self.rank_weight * pi
+                         + self.passage_weight * p.score / top)
+                out.append(ScoredSentence(pi, s, e, text, score, float(sim)))
+        return sorted(out, key=lambda x: -x.score)
+
+    def read(self, passages: Sequence[Passage]) -> list[_Read]:
+        """Each passage's sentence spans, vectors and terms: cached, else stored at ingest, else pooled now."""
+        with self._lock:
+            found = {p.chunk_id: self._cache[p.chunk_id] for p in passages if p.chunk_id in self._cache}
+            for cid in found:
+                self._cache.move_to_end(cid)
+        missing = list({p.chunk_id: p for p in passages if p.chunk_id not in found}.values())
+        if not missing:
+            return [found[p.chunk_id] for p in passages]
+        vectors: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        if self.stored is not None:
+            dim = self.embedder.dimension
+            for cid, blob in self.stored([p.chunk_id for p in missing]).items():
+                got = unpack(blob, dim)
+                if got is not None:
+                    vectors[cid] = got
+        unstored = [p for p in missing if p.chunk_id not in vectors]
+        if unstored:  # a store written before sentence vectors were kept, or a passage from elsewhere
+            inputs = [model_input(p.title, p.text) for p in unstored]
+            _, pooled = self.embedder.encode_with_spans([t for t, _, _ in inputs], [sp for _, sp, _ in inputs])
+            vectors.update((p.chunk_id, (spans, v)) for p, (_, _, spans), v in zip(unstored, inputs, pooled))
+        for p in missing:
+            spans, v = vectors[p.chunk_id]
+            found[p.chunk_id] = (spans, v, [content_terms(p.text[s:e]) for s, e in spans])
+        with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
+            self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return [found[p.chunk_id] for p in passages]
+
+    def rerank(self, question: str, passages: Sequence[Passage], qvec: np.ndarray, idf: dict[str, float],
+               fusion_weight: float) -> list[Passage]:
+        """Passages ordered by their best sentence plus ``fusion_weight`` times their fused score (the best one's = 1).
+
+        A 200-token passage's own vector blurs the one sentence that answers; ranking by that sentence
+        lifted squad-dev hit@4 from 0.9421 to 0.9647 and news-2025's from 0.7387 to 0.7628.
+        """
+        if len(passages) < 2:
+            return list(passages)
+        best = np.full(len(passages), -np.inf)
+        top = max(p.score for p in passages) or 1.0
+        for s in self.score(question, passages, qvec, idf):
+            own = s.score + self.rank_weight * s.passage - self.passage_weight * passages[s.passage].score / top
+            best[s.passage] = max(best[s.passage], own)
+        value = np.where(np.isfinite(best), best, 0.0) + fusion_weight * np.array([p.score for p in passages]) / top
+        return [passages[i] for i in np.argsort(-value, kind="stable")]

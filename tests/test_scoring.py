@@ -1,0 +1,64 @@
+"""Sentence scoring: what a question asks for, sentences that offer it, and re-ranking passages by their best sentence."""
+
+import pytest
+
+from rag.schema import Passage
+from rag.scoring import SentenceScorer, offers, question_kind, question_words
+
+
+def _passage(i: int, text: str, score: float = 1.0) -> Passage:
+    return Passage(chunk_id=f"a{i}:v:0", article_id=f"a{i}", title="", source=f"a{i}.txt", published=None,
+                   text=text, start=0, end=len(text), score=score)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Which country has offered to house deportees?", "name"),
+    ("Who delivered the eulogy at the funeral?", "name"),
+    ("What is the rocket's name?", "name"),
+    ("What party leads the polls?", "name"),
+    ("How many people were evacuated?", "number"),
+    ("What percentage of students are absent?", "number"),
+    ("When did the strike end?", "number"),
+    ("What is the capital gains tax?", None),
+    ("Why did the talks fail?", None),
+])
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
+def test_a_sentence_offers_a_name_or_number_the_question_does_not_give():
+    q = "A group of 11 Yemeni detainees from Guantanamo Bay have been transferred to which country?"
+    asked = question_words(q)
+    assert offers("name", asked, "The detainees were flown to Oman on Monday.")
+    assert not offers("name", asked, "The Yemeni detainees left Guantanamo Bay.")  # only names the question gives
+    assert not offers("name", asked, "They left. Officials said nothing.")  # capitalised as sentence starts
+    assert not offers("name", asked, "They were moved on Monday in January.")  # days and months are not answers
+    how_many = "How many detainees are still held at Guantanamo Bay?"
+    assert offers("number", question_words(how_many), "There are now 15 detainees at the base.")
+    assert not offers("number", question_words("Were 11 detainees moved?"), "The 11 detainees were moved.")
+
+
+def test_the_sentence_that_names_the_answer_beats_the_one_that_restates_the_question(embedder):
+    """News quiz questions restate the story: overlap alone picks the sentence that names nothing."""
+    question = "Which streaming platform is raising prices after reporting its biggest subscriber jump?"
+    restates = "The streaming giant's record subscriber growth is a big reason why the company is raising prices."
+    names = "The price rise follows the biggest subscriber jump in the history of Netflix."
+    text = f"{restates} {names} Netflix said on Tuesday that its standard plan will cost two dollars more a month."
+    ranked = SentenceScorer(embedder).score(question, [_passage(1, text)])
+    assert ranked[0].text == names
+    plain = SentenceScorer(embedder, type_weight=0.0).score(question, [_passage(1, text)])
+    assert plain[0].text == restates  # without the answer-type term the restatement wins: the test can fail
+
+
+def test_rerank_puts_the_passage_with_the_answering_sentence_first(embedder):
+    question = "Who was appointed governor of the central bank?"
+    vague = _passage(1, "Central banks around the world face questions about their independence. "
+                        "Governors of central banks often serve long terms. Economists debate the role of a governor.",
+                     score=1.0)
+    answers = _passage(2, "The weather in the capital was cold. Markets opened late after a holiday. "
+                          "The government appointed Ana Costa as governor of the central bank on Friday.", score=0.9)
+    qvec = embedder.query_vector(question)
+    order = SentenceScorer(embedder).rerank(question, [vague, answers], qvec, {}, fusion_weight=1.0)
+    assert [p.article_id for p in order] == ["a2", "a1"]
+    kept = SentenceScorer(embedder).rerank(question, [vague, answers], qvec, {}, fusion_weight=100.0)
+    assert [p.article_id for p in kept] == ["a1", "a2"]  # a large fusion weight keeps the retrieval order
