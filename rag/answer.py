@@ -22,7 +22,7 @@ class ExtractiveAnswerer:
     """
 
     def __init__(self, embedder: Embedder, max_words: int = 60, answerable_threshold: float | None = None,
-                 library_size: Callable[[], int] | None = None, max_sentences: int = 3, keep_ratio: float = 0.75,
+                 library_size: Callable[[], int] | None = None, max_sentences: int = 3, keep_ratio: float = 0.5,
                  term_weights: Callable[[], dict[str, float]] | None = None,
                  stored: Callable[[list[str]], dict[str, str]] | None = None, scorer: SentenceScorer | None = None) -> None:
         """``scorer`` is shared with the retriever's re-ranking (one sentence cache); else one is made here."""
