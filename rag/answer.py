@@ -40,12 +40,13 @@ class ExtractiveAnswerer:
         return self.scorer.score(question, passages, qvec, idf)
 
     def answer(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
-               idf: dict[str, float] | None = None) -> Answer:
-        """``idf`` weighs question words by rarity in the collection (default: from ``term_weights``)."""
+               idf: dict[str, float] | None = None, chunks: int | None = None) -> Answer:
+        """``idf`` weighs question words by rarity in the collection (default: from ``term_weights``); ``chunks``
+        is the library's size (default: from ``library_size``). A caller holding one snapshot of the library passes both."""
         if idf is None and self.term_weights is not None:
             idf = self.term_weights()
         ranked = self.score_sentences(question, passages, qvec, idf)
-        if not self._answerable(question, passages, ranked, idf):
+        if not self._answerable(question, passages, ranked, idf, chunks):
             return Answer(question=question, text=NOT_IN_ARTICLES, abstained=True, passages=tuple(passages))
         best = ranked[0]
         # the budget counts words as the set's scoring does (white-space split), "[n]" markers included
@@ -62,17 +63,18 @@ class ExtractiveAnswerer:
         return compose(question, passages, [(c.passage, c.start, c.end, c.text) for c in chosen])
 
     def answerable(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
-                   idf: dict[str, float] | None = None) -> bool:
+                   idf: dict[str, float] | None = None, chunks: int | None = None) -> bool:
         """Whether the passages answer the question (the check LLM mode makes before calling its model)."""
         if idf is None and self.term_weights is not None:
             idf = self.term_weights()
-        return self._answerable(question, passages, self.score_sentences(question, passages, qvec, idf), idf)
+        return self._answerable(question, passages, self.score_sentences(question, passages, qvec, idf), idf, chunks)
 
     def _answerable(self, question: str, passages: list[Passage], ranked: list[ScoredSentence],
-                    idf: dict[str, float] | None) -> bool:
+                    idf: dict[str, float] | None, chunks: int | None = None) -> bool:
         if not ranked:
             return False
-        chunks = self.library_size() if self.library_size is not None else len(passages)
+        if chunks is None:
+            chunks = self.library_size() if self.library_size is not None else len(passages)
         x = answerability.features(question, passages, ranked, idf, chunks)
         return answerability.load().answerable(x, self.answerable_threshold)
 

@@ -16,7 +16,7 @@ from .dates import as_date
 from .errors import InputError
 from .groups import annotate
 from .library import Library
-from .retrieval import Filters, HybridRetriever, time_focus
+from .retrieval import Filters, HybridRetriever, LexicalIndex, time_focus
 from .schema import Answer
 from .timeexpr import content_question, resolve
 
@@ -76,12 +76,13 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                                 answerer, settings.llm_timeout, guard=llm is not None)
 
     def run(value: Any, config: RunnableConfig) -> Iterator[Answer]:
-        groups = None  # read after the search: an empty question or store is reported by the search as before
-        for answer in _answers(value, config):  # post-processing: newest report first, copies listed on citations
-            groups = groups or library.groups.get()
+        lex = library.lexical.get()  # the question's one read of the store's revision: everything below uses it
+        groups = None  # built after the search: an empty question or store is reported by the search as before
+        for answer in _answers(value, config, lex):  # post-processing: newest report first, copies listed on citations
+            groups = groups or library.groups.get(lex.revision)
             yield annotate(lead_with_latest(answer, settings.answer_max_words), groups)
 
-    def _answers(value: Any, config: RunnableConfig) -> Iterator[Answer]:
+    def _answers(value: Any, config: RunnableConfig, lex: LexicalIndex) -> Iterator[Answer]:
         req = parse_input(value)
         question = library.check_question(req["question"])
         day = _as_of(req.get("as_of") or as_of)
@@ -92,19 +93,19 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                  "window": tuple(d.isoformat() for d in scope.period) if scope.period else None}
         if scope.note:
             notes = (*notes, scope.note)
-        lex = library.lexical.get()  # one revision read for this question's own checks below
         if lex.ids and not lex.published_by(day):
             yield Answer(question=question, text=f"No article was published by {day.isoformat()}: every indexed article is "
                          "later, so there is nothing to answer from as of that day.", abstained=True, notes=notes,
                          standalone_question=searched, **stamp)
             return
-        passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope)
+        passages, qvec = library.search_with_vector(searched, req.get("k") or k, req.get("filters") or filters, scope, lex)
         # the words to match: without "this week" (the window holds it) or a rule-based follow-up's "(context: ...)"
         # (retrieval used it to find the topic; matching it again quotes sentences that name the topic, not the answer)
         matched = strip_context(content_question(searched) if scope.expressions and lex.dated else searched)
-        passages = time_focus(passages, scope, lambda inside: answerer.answerable(matched, inside, qvec))
+        chunks = len(lex.ids)
+        passages = time_focus(passages, scope, lambda inside: answerer.answerable(matched, inside, qvec, lex.idf, chunks))
         if generator is None:
-            yield replace(answerer.answer(matched, passages, qvec), question=question, standalone_question=searched,
+            yield replace(answerer.answer(matched, passages, qvec, lex.idf, chunks), question=question, standalone_question=searched,
                           notes=notes, **stamp)
         elif failed:
             yield replace(generator.extractive(question, searched, passages, qvec, notes), **stamp)

@@ -21,7 +21,7 @@ from .groups import GroupCache, Grouper, pack_signature, signature
 from .loaders import load_paths
 from .locking import writer
 from .memory import limit_malloc_arenas
-from .retrieval import Filters, LexicalCache, Retriever, check_question
+from .retrieval import Filters, LexicalCache, LexicalIndex, Retriever, check_question
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .scoring import SentenceScorer
 from .sentences import embed_text, model_input, pack
@@ -259,8 +259,8 @@ class Library:
         return self.search_with_vector(query, k, filters, scope=resolve(query, as_date(as_of)))[0]
 
     def search_with_vector(self, query: str, k: int | None = None, filters: Filters | None = None,
-                           scope: TimeScope | None = None) -> tuple[list[Passage], np.ndarray]:
-        return self.retriever.search(self.check_question(query), k, filters, scope)
+                           scope: TimeScope | None = None, lex: LexicalIndex | None = None) -> tuple[list[Passage], np.ndarray]:
+        return self.retriever.search(self.check_question(query), k, filters, scope, lex)
 
     def term_weights(self) -> dict[str, float]:
         """IDF of every term in the collection, for weighing question words by rarity."""

@@ -226,9 +226,12 @@ class Retriever:
         return self.lexical.get().idf
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               scope: TimeScope | None = None) -> tuple[list[Passage], np.ndarray]:
-        """The ``k`` best passages for ``query`` (already checked) and the query's vector."""
-        lex = self.lexical.get()  # one revision read; rebuilt only when the store changed
+               scope: TimeScope | None = None, lex: LexicalIndex | None = None) -> tuple[list[Passage], np.ndarray]:
+        """The ``k`` best passages for ``query`` (already checked) and the query's vector.
+
+        ``lex`` is a snapshot the caller already holds (one read of the store's revision per question).
+        """
+        lex = lex or self.lexical.get()  # one revision read; rebuilt only when the store changed
         if not lex.ids:
             raise EmptyStoreError(f"No articles are indexed in {self.store.where} yet. Add some with 'python -m rag ingest PATH'.")
         s = self.settings

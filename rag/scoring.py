@@ -23,7 +23,7 @@ import numpy as np
 
 from .schema import Passage
 from .sentences import model_input, unpack
-from .terms import content_terms
+from .terms import content_terms, span_terms
 
 Kind = Literal["number", "name"]
 
@@ -104,6 +104,7 @@ class SentenceScorer:
         self._cache: OrderedDict[str, _Read] = OrderedDict()  # popular passages recur across questions
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._max_idf: tuple[dict[str, float], float] | None = None
 
     @property
     def embedder(self) -> Any:
@@ -116,7 +117,7 @@ class SentenceScorer:
             qvec = self.embedder.encode([question])[0]
         q_terms = content_terms(question)
         idf = idf or {}
-        unknown = max(idf.values(), default=1.0)
+        unknown = self._rarest(idf) if any(t not in idf for t in q_terms) else 1.0
         weight = {t: idf.get(t, unknown) ** self.idf_power for t in q_terms}
         q_total = sum(weight.values())
         kind, asked = question_kind(question), question_words(question)
@@ -134,6 +135,13 @@ class SentenceScorer:
                          + self.passage_weight * p.score / top)
                 out.append(ScoredSentence(pi, s, e, text, score, float(sim)))
         return sorted(out, key=lambda x: -x.score)
+
+    def _rarest(self, idf: dict[str, float]) -> float:
+        """The largest IDF (a word the collection lacks counts as that rare), kept per table: it has 10^5 entries."""
+        kept = self._max_idf
+        if kept is None or kept[0] is not idf:
+            kept = self._max_idf = (idf, max(idf.values(), default=1.0))
+        return kept[1]
 
     def read(self, passages: Sequence[Passage]) -> list[_Read]:
         """Each passage's sentence spans, vectors and terms: cached, else stored at ingest, else pooled now."""
@@ -158,7 +166,7 @@ class SentenceScorer:
             vectors.update((p.chunk_id, (spans, v)) for p, (_, _, spans), v in zip(unstored, inputs, pooled))
         for p in missing:
             spans, v = vectors[p.chunk_id]
-            found[p.chunk_id] = (spans, v, [content_terms(p.text[s:e]) for s, e in spans])
+            found[p.chunk_id] = (spans, v, span_terms(p.text, spans))
         with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
             self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
             while len(self._cache) > self._cache_size:

@@ -42,6 +42,25 @@ def content_terms(text: str) -> set[str]:
     return set(tokenize(text, QUESTION_STOPWORDS))
 
 
+def span_terms(text: str, spans: list[tuple[int, int]]) -> list[set[str]]:
+    """``content_terms`` of each span of ``text``, with one pass over the text and one call to the stemmer."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # lower-casing moved the offsets ("İ" becomes two characters): one span at a time
+        return [content_terms(text[s:e]) for s, e in spans]
+    words = [(m.start(), w) for m in _WORD.finditer(lowered) if (w := m.group(0)) not in QUESTION_STOPWORDS]
+    stems = _stemmer().stemWords([w for _, w in words]) if words else []
+    out: list[set[str]] = [set() for _ in spans]
+    i = 0
+    for (start, _), stem in zip(words, stems):
+        while i < len(spans) and start >= spans[i][1]:
+            i += 1
+        if i == len(spans):
+            break
+        if start >= spans[i][0]:
+            out[i].add(stem)
+    return out
+
+
 def idf_table(documents: Iterable[list[str]]) -> dict[str, float]:
     """BM25-style inverse document frequency of every term in the tokenized documents."""
     df: Counter[str] = Counter()

@@ -59,3 +59,13 @@ def test_clear_errors(chain, settings, embedder, tmp_path):
     empty = Library(settings.model_copy(update={"store_path": tmp_path / "empty"}), embedder=embedder)
     with pytest.raises(EmptyStoreError, match="ingest"):
         build_chain(empty).invoke("Who is the Secretary General of NATO?")
+
+
+def test_one_revision_read_per_question(chain, seeded, monkeypatch):
+    """Every part of an answer reads one snapshot: against a Chroma server each revision read is an HTTP request."""
+    chain.invoke("Who is the NATO Secretary General?")  # builds the lexical index and the group index
+    reads = []
+    real = seeded.store.revision
+    monkeypatch.setattr(seeded.store, "revision", lambda: reads.append(1) or real())
+    answer = chain.invoke("How many troops are in Afghanistan?")
+    assert answer.citations and len(reads) == 1

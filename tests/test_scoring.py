@@ -2,8 +2,12 @@
 
 import pytest
 
+from rag.chunking import split_sentences
 from rag.schema import Passage
 from rag.scoring import SentenceScorer, offers, question_kind, question_words
+from rag.terms import content_terms, span_terms
+
+from .conftest import BBC
 
 
 def _passage(i: int, text: str, score: float = 1.0) -> Passage:
@@ -62,3 +66,13 @@ def test_rerank_puts_the_passage_with_the_answering_sentence_first(embedder):
     assert [p.article_id for p in order] == ["a2", "a1"]
     kept = SentenceScorer(embedder).rerank(question, [vague, answers], qvec, {}, fusion_weight=100.0)
     assert [p.article_id for p in kept] == ["a1", "a2"]  # a large fusion weight keeps the retrieval order
+
+
+def test_span_terms_equal_each_sentence_read_alone():
+    """One pass over a passage gives every sentence the terms it would have alone (offsets stay right after "İ")."""
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(BBC.glob("*/*.txt"))[:60]]
+    texts.append("İstanbul hosted the summit. Leaders met on Monday. The İzmir delegation left early.")
+    for text in texts:
+        spans = split_sentences(text)
+        assert span_terms(text, spans) == [content_terms(text[s:e]) for s, e in spans]
+    assert span_terms("No words here.", []) == []
