@@ -75,8 +75,9 @@ def open_page(context, url: str):
 def listed(page) -> list[str]:
     """The titles in the sidebar's conversation list, top to bottom."""
     rows = page.locator(f'{SIDEBAR} [class*="st-key-conv-"]')  # one per conversation (a tooltip doubles the button)
-    texts = [rows.nth(i).locator("button").first.inner_text() for i in range(rows.count())]
-    return [t.strip().splitlines()[-1] for t in texts]  # after the icon's ligature name
+    # read in one pass inside the page: counting rows, then reading each, raced a rerun that replaced them
+    texts = rows.evaluate_all("rows => rows.map(r => { const b = r.querySelector('button'); return b ? b.innerText : ''; })")
+    return [t.strip().splitlines()[-1] for t in texts if t.strip()]  # after the icon's ligature name
 
 
 def eventually(page, check, timeout: float = 60) -> None:
