@@ -26,7 +26,6 @@ class ExtractiveAnswerer:
                  term_weights: Callable[[], dict[str, float]] | None = None,
                  stored: Callable[[list[str]], dict[str, str]] | None = None, scorer: SentenceScorer | None = None) -> None:
         """``scorer`` is shared with the retriever's re-ranking (one sentence cache); else one is made here."""
-        self.embedder = embedder
         self.max_words = max_words
         self.answerable_threshold = answerable_threshold  # None: the threshold trained with the model
         self.library_size = library_size  # chunks in the library (a feature of the decision)

@@ -3,7 +3,7 @@
 News changes: a figure or a name reported in one article may be replaced by another later. An
 answer quoting both in ranking order would present the stale one as current. Two cited sentences
 *disagree* when, from articles published on different days, they speak of the same thing (most of
-their other content words are shared: ``same_slot``) and give it different values: different
+their other content words are shared: ``SAME_SLOT``) and give it different values: different
 figures (numbers other than years), or different proper names, each side having one the other lacks.
 Then the answer is reordered: the newest sentence first, "As of <date>:", the older ones after it,
 "Earlier (<date>):". When the cited sentences do not disagree among themselves, a retrieved but
@@ -67,11 +67,6 @@ def overlap(a: str, b: str) -> float:
     ca, cb = _context(a), _context(b)
     shared = len(ca & cb)
     return shared / min(len(ca), len(cb)) if shared >= SAME_SLOT_TERMS else 0.0
-
-
-def same_slot(a: str, b: str) -> bool:
-    """Whether two sentences speak of the same thing: most content words other than their figures and names shared."""
-    return overlap(a, b) >= SAME_SLOT
 
 
 def disagree(a: str, b: str, question: str = "") -> bool:

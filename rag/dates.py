@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["parse_date", "period", "day_number", "period_days", "parse_period", "DateProblem"]
+__all__ = ["parse_date", "parse_period", "parse_day", "period", "day_number", "as_date", "spell", "DateProblem"]
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -122,14 +122,6 @@ def day_number(iso: str | date | None) -> int | None:
     return d.year * 10000 + d.month * 100 + d.day
 
 
-def from_day_number(n: int) -> date:
-    return date(n // 10000, n // 100 % 100, n % 100)
-
-
-def period_days(first: date, last: date) -> int:
-    return (last - first).days + 1
-
-
 def parse_period(text: str) -> tuple[date, date]:
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (e.g. ``--since 2024``) as the whole period it names.
 
@@ -182,7 +174,3 @@ def spell(first: date, last: date) -> str:
     if first.year == last.year:
         return f"{first.day} {first.strftime('%b')} – {full(last)}"
     return f"{full(first)} – {full(last)}"
-
-
-def shift_days(d: date, n: int) -> date:
-    return d + timedelta(days=n)

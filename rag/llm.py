@@ -196,13 +196,17 @@ class LLMAnswerer:
         self.max_words = max_words
 
     def stream(self, question: str, searched: str, passages: list[Passage], qvec: np.ndarray | None = None,
-               notes: tuple[str, ...] = (), config: dict | None = None) -> Iterator[Answer]:
-        """Answers whose text grows as tokens arrive; the last one is checked (or the extractive fallback)."""
+               notes: tuple[str, ...] = (), config: dict | None = None, idf: dict[str, float] | None = None,
+               chunks: int | None = None) -> Iterator[Answer]:
+        """Answers whose text grows as tokens arrive; the last one is checked (or the extractive fallback).
+
+        ``idf`` and ``chunks`` come from the caller's snapshot of the library (else the answerer reads them).
+        """
         base = Answer(question=question, text="", passages=tuple(passages), notes=notes, standalone_question=searched)
         if not passages:
-            yield self.extractive(question, searched, passages, qvec, notes)
+            yield self.extractive(question, searched, passages, qvec, notes, idf, chunks)
             return
-        if not self.fallback.answerable(searched, passages, qvec):  # declined without a model call
+        if not self.fallback.answerable(searched, passages, qvec, idf, chunks):  # declined without a model call
             yield replace(base, text=NOT_IN_ARTICLES, abstained=True)
             return
         raw = ""
@@ -218,7 +222,7 @@ class LLMAnswerer:
                 raise LLMError("the model returned an empty reply")
         except LLMError as exc:
             log.warning("language model failed, answering extractively: %s", exc)
-            yield self.extractive(question, searched, passages, qvec, notes + (failure_note(exc),))
+            yield self.extractive(question, searched, passages, qvec, notes + (failure_note(exc),), idf, chunks)
             return
         if is_abstention(text, len(passages)):
             yield replace(base, text=NOT_IN_ARTICLES, abstained=True)
@@ -228,9 +232,9 @@ class LLMAnswerer:
                       notes=base.notes + checked.notes)
 
     def extractive(self, question: str, searched: str, passages: list[Passage], qvec: np.ndarray | None,
-                   notes: tuple[str, ...]) -> Answer:
+                   notes: tuple[str, ...], idf: dict[str, float] | None = None, chunks: int | None = None) -> Answer:
         """The extractive answer, for when the model cannot be used."""
-        ans = self.fallback.answer(searched, passages, qvec) if passages else Answer(
+        ans = self.fallback.answer(searched, passages, qvec, idf, chunks) if passages else Answer(
             question=searched, text=NOT_IN_ARTICLES, abstained=True)
         return replace(ans, question=question, standalone_question=searched, passages=tuple(passages), notes=notes)
 

@@ -16,7 +16,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import FunctionType
 from typing import Any, Literal
 
 import numpy as np
@@ -108,7 +107,7 @@ class SentenceScorer:
 
     @property
     def embedder(self) -> Any:
-        return self._embedder() if isinstance(self._embedder, FunctionType) else self._embedder
+        return self._embedder() if callable(self._embedder) else self._embedder
 
     def score(self, question: str, passages: Sequence[Passage], qvec: np.ndarray | None = None,
               idf: dict[str, float] | None = None) -> list[ScoredSentence]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .answer import ExtractiveAnswerer
 from .library import Library
 from .retrieval import Filters
 from .schema import Citation
@@ -44,7 +43,8 @@ class Timeline:
 
 def timeline(library: Library, query: str, limit: int = 20, filters: Filters | None = None) -> Timeline:
     """The timeline of ``query``: at most ``limit`` articles, one per group of copies."""
-    passages, qvec = library.search_with_vector(query, MAX_PASSAGES, filters)
+    lex = library.lexical.get()  # one read of the store's revision serves the search, the scoring and the groups
+    passages, qvec = library.search_with_vector(query, MAX_PASSAGES, filters, lex=lex)
     best: dict[str, int] = {}  # article -> index of its best passage (passages come best first)
     for i, p in enumerate(passages):
         if p.similarity >= MIN_SIMILARITY and p.article_id not in best and len(best) < limit:
@@ -52,12 +52,11 @@ def timeline(library: Library, query: str, limit: int = 20, filters: Filters | N
     chosen = [passages[i] for i in best.values()]
     if not chosen:
         return Timeline(query)
-    answerer = ExtractiveAnswerer(library.embedder, term_weights=library.term_weights, scorer=library.scorer)
     top: dict[int, tuple[int, int, str]] = {}  # passage index -> its best sentence (start, end, text)
-    for s in answerer.score_sentences(query, chosen, qvec, library.term_weights()):
+    for s in library.scorer.score(query, chosen, qvec, lex.idf):
         top.setdefault(s.passage, (s.start, s.end, s.text))
     order = sorted(range(len(chosen)), key=lambda i: (chosen[i].published is None, chosen[i].published or "", i))
-    groups = library.groups.get()
+    groups = library.groups.get(lex.revision)
     entries = []
     for n, i in enumerate(order, 1):
         p = chosen[i]
