@@ -71,14 +71,20 @@ def revise(text: str, cycle: int) -> str:
     return f"{head}\n\nThis revised story carries correction number {cycle}.\n\n{body}"
 
 
+def answered(log: Path) -> list[dict]:
+    """The answers the serving process has written in full (its last line may be half-written)."""
+    text = log.read_text() if log.exists() else ""
+    return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
+
+
 def wait_for_answers(log: Path, after: float, proc: subprocess.Popen, timeout: float = 300) -> None:
     """Until the serving process has answered a question asked after ``after`` (it has seen the write)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the serving process exited with code {proc.returncode}")
-        lines = log.read_text().splitlines() if log.exists() else []
-        if lines and json.loads(lines[-1])["t"] > after + 0.5:
+        answers = answered(log)
+        if answers and answers[-1]["t"] > after + 0.5:
             return
         time.sleep(0.2)
     raise RuntimeError("the serving process gave no answer in time")
@@ -146,7 +152,7 @@ def soak(mode: str, cycles: int, articles: int, warmup: int, work: Path, embedde
             from tests.servers import stop as stop_server
 
             stop_server(server)
-    answers = [json.loads(line) for line in log.read_text().splitlines()]
+    answers = answered(log)
     errors = [a["error"] for a in answers if "error" in a]
     not_committed = [c for a in answers for c in a.get("cited", ())
                      if committed.get(c[1], {}).get(c[0].rsplit(":", 2)[1], "\0")[c[2]:c[3]] != c[4]]

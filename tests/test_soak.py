@@ -27,3 +27,11 @@ def test_short_soak_has_no_errors_and_only_committed_answers(mode, tmp_path, emb
     assert result["questions"] >= 8 and result["cited_passages_checked"] > 0, result
     assert len(result["rss_mb"]) == 4
     assert result["rss_growth_mb"] < 150, result["rss_mb"]  # generous: 50 cycles grew 3.9 MB (embedded) and 2.1 MB (server)
+
+
+def test_a_half_written_last_answer_is_not_read(tmp_path):
+    """The serving process may be mid-write when the log is read (a JSONDecodeError failed one CI run)."""
+    log = tmp_path / "answers.jsonl"
+    log.write_text('{"t": 1.0, "cited": []}\n{"t": 2.0, "cited": [["a:b:1", "a", 0, 5, "Hello wor')
+    assert _soak_module().answered(log) == [{"t": 1.0, "cited": []}]
+    assert _soak_module().answered(tmp_path / "missing.jsonl") == []
