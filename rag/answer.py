@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -9,9 +10,10 @@ import numpy as np
 from . import answerability
 from .embeddings import Embedder
 from .schema import Answer, Citation, Passage
-from .scoring import ScoredSentence, SentenceScorer
+from .scoring import ScoredSentence, SentenceScorer, asks
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
+MIN_FURTHER_WORDS = 5  # a sentence after the first must be at least this long
 
 
 class ExtractiveAnswerer:
@@ -55,7 +57,8 @@ class ExtractiveAnswerer:
             if len(chosen) >= self.max_sentences or s.score < best.score * self.keep_ratio:
                 break
             n = len(s.text.split()) + 1
-            if words + n > self.max_words or any(c.passage == s.passage and c.start < s.end and s.start < c.end for c in chosen):
+            if (words + n > self.max_words or not _adds_to(s, chosen)
+                    or any(c.passage == s.passage and c.start < s.end and s.start < c.end for c in chosen)):
                 continue
             chosen.append(s)
             words += n
@@ -76,6 +79,19 @@ class ExtractiveAnswerer:
             chunks = self.library_size() if self.library_size is not None else len(passages)
         x = answerability.features(question, passages, ranked, idf, chunks)
         return answerability.load().answerable(x, self.answerable_threshold)
+
+
+def _adds_to(s: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
+    """Whether a further sentence is worth its words: not a copy of one already quoted (syndicated copies
+    repeat whole sentences), not a question (a reader's question is not answered by another), not a fragment
+    such as a photo credit or a byline."""
+    text = _plain(s.text)
+    return (len(s.text.split()) >= MIN_FURTHER_WORDS and not asks(s.text)
+            and all(_plain(c.text) != text for c in chosen))
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def _trim(s: ScoredSentence, max_words: int) -> ScoredSentence:

@@ -69,6 +69,11 @@ def offers(kind: Kind | None, asked: set[str], text: str) -> bool:
     return False
 
 
+def asks(text: str) -> bool:
+    """Whether a sentence is itself a question (news subheads often are)."""
+    return text.rstrip(" \"'”’)").endswith("?")
+
+
 @dataclass(frozen=True)
 class ScoredSentence:
     passage: int  # index in the passages scored
@@ -92,7 +97,8 @@ class SentenceScorer:
 
     def __init__(self, embedder: Any, stored: Callable[[list[str]], dict[str, str]] | None = None,
                  overlap_weight: float = 0.8, type_weight: float = 0.3, rank_weight: float = 0.02,
-                 passage_weight: float = 0.5, idf_power: float = 1.0, cache_size: int = 4096) -> None:
+                 passage_weight: float = 0.5, idf_power: float = 1.0, question_penalty: float = 1.0,
+                 cache_size: int = 4096) -> None:
         self._embedder = embedder
         self.stored = stored
         self.overlap_weight = overlap_weight
@@ -100,6 +106,7 @@ class SentenceScorer:
         self.rank_weight = rank_weight  # earlier passages win ties
         self.passage_weight = passage_weight  # weight of the passage's retrieval score (the best one's = 1)
         self.idf_power = idf_power
+        self.question_penalty = question_penalty  # a sentence that asks ("How many stores are closing?") answers nothing
         self._cache: OrderedDict[str, _Read] = OrderedDict()  # popular passages recur across questions
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -131,7 +138,7 @@ class SentenceScorer:
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 typed = self.type_weight if kind and offers(kind, asked, text) else 0.0
                 score = (float(sim) + self.overlap_weight * overlap + typed - self.rank_weight * pi
-                         + self.passage_weight * p.score / top)
+                         + self.passage_weight * p.score / top - self.question_penalty * asks(text))
                 out.append(ScoredSentence(pi, s, e, text, score, float(sim)))
         return sorted(out, key=lambda x: -x.score)
 

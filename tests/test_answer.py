@@ -38,3 +38,17 @@ def test_abstains_when_no_passage_is_about_the_question(embedder):
     # the threshold setting moves the decision both ways
     assert ExtractiveAnswerer(embedder, answerable_threshold=1.0).answer(question, near).abstained
     assert not ExtractiveAnswerer(embedder, answerable_threshold=0.0).answer("Who directed Jurassic Park?", near).abstained
+
+
+def test_a_copied_sentence_a_question_and_a_credit_are_not_quoted_again(embedder):
+    """Syndicated copies repeat whole sentences; subheads ask questions; photo credits are fragments."""
+    wire = "Thailand became the first country in Southeast Asia to legalise same-sex marriage on Thursday."
+    passages = [
+        _passage(1, f"{wire} Which country will be next to legalise same-sex marriage? Reuters/Getty Images"),
+        _passage(2, f"{wire} Couples queued in Bangkok to register their same-sex marriage on the first day."),
+    ]
+    answer = ExtractiveAnswerer(embedder, answerable_threshold=0.0, keep_ratio=0.0).answer(
+        "Which country legalised same-sex marriage first in Southeast Asia?", passages)
+    assert answer.text.count(wire) == 1, answer.text
+    assert "?" not in answer.text and "Getty" not in answer.text, answer.text
+    assert "queued in Bangkok" in answer.text, answer.text  # the budget went to a sentence that adds something
