@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +19,8 @@ import numpy as np
 
 from .retrieval import RRF_K
 from .schema import Passage
-from .terms import content_terms, distinctive_terms
+from .scoring import offers, question_kind, question_words
+from .terms import QUESTION_STOPWORDS, content_terms, distinctive_terms, tokenize
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
 FEATURES = (
@@ -38,17 +38,9 @@ FEATURES = (
     "missing_in_passage",  # distinctive words (weight >= 0.5) that the quoted sentence's passage lacks
     "answer_type_missing",  # "how many", "when", "who": no number, date or new name in the top three sentences
     "fused_rank_score",  # the top passage's fusion score, 1 when first in both dense and BM25 rankings
+    "phrase_coverage",  # share of the question's word pairs ("Mongol Empire") in the quoted sentence's passage
+    "best_phrase_coverage",  # ... in the passage holding most of them
 )
-_NUMBER_Q = re.compile(r"\b(how (many|much|long|old|far|big|large|tall|often|high)|when|what (year|date|day|month|time|"
-                       r"percentage|percent|number|age)|which (year|day|month|date))\b", re.I)
-_NAME_Q = re.compile(r"^\W*(who|whom|whose)\b|\bwhat is the name\b|\bwhat was the name\b", re.I)
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-                     r"hundred|thousand|million|billion|dozen|half|january|february|march|april|may|june|july|august|"
-                     r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-                     r"century|decade|week|month|year)s?\b", re.I)
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+")
-
-
 class _Scored(Protocol):
     passage: int
     text: str
@@ -75,6 +67,8 @@ def features(question: str, passages: list[Passage], ranked: list[_Scored], idf:
     missing = max((w for t, w in weights.items() if t not in everywhere), default=0.0)
     in_passage = passage_terms[best.passage] if best else set()
     top_fused = passages[0].score * (RRF_K + 1) / 2 if passages else 0.0
+    asked_pairs = _pairs(question)
+    phrases = [len(asked_pairs & _pairs(p.text)) / len(asked_pairs) if asked_pairs else 1.0 for p in passages]
     return np.array([
         best_sim,
         best.score if best else 0.0,
@@ -90,17 +84,23 @@ def features(question: str, passages: list[Passage], ranked: list[_Scored], idf:
         sum(1 for t, w in weights.items() if w >= 0.5 and t not in in_passage),
         float(_answer_type_missing(question, [s.text for s in ranked[:3]])),
         top_fused,
+        phrases[best.passage] if best else 0.0,
+        max(phrases, default=0.0),
     ], dtype=np.float64)
 
 
 def _answer_type_missing(question: str, sentences: list[str]) -> bool:
     """The question asks for a number or date, or a name, and none of the sentences offers one."""
-    if _NUMBER_Q.search(question):
-        return not any(_NUMBER.search(s) for s in sentences)
-    if _NAME_Q.search(question):
-        asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-        return not any(m.group(0).lower() not in asked for s in sentences for m in _CAPITALISED.finditer(s))
-    return False
+    kind = question_kind(question)
+    asked = question_words(question)
+    return kind is not None and not any(offers(kind, asked, s) for s in sentences)
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    """Adjacent content words (stop words skipped): a question's phrases, which a passage about its subject repeats
+    and one that merely shares its words scatters."""
+    terms = tokenize(text, QUESTION_STOPWORDS)
+    return set(zip(terms, terms[1:]))
 
 
 @dataclass(frozen=True)
