@@ -108,9 +108,9 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
             yield replace(answerer.answer(matched, passages, qvec, lex.idf, chunks), question=question, standalone_question=searched,
                           notes=notes, **stamp)
         elif failed:
-            yield replace(generator.extractive(question, searched, passages, qvec, notes, lex.idf, chunks), **stamp)
+            yield replace(generator.extractive(question, searched, passages, qvec, notes, lex.idf, chunks, matched), **stamp)
         else:
-            for answer in generator.stream(question, searched, passages, qvec, notes, config, lex.idf, chunks):
+            for answer in generator.stream(question, searched, passages, qvec, notes, config, lex.idf, chunks, matched):
                 yield replace(answer, **stamp)
 
     return RunnableLambda(run, name="rag_answer")

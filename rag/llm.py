@@ -197,16 +197,19 @@ class LLMAnswerer:
 
     def stream(self, question: str, searched: str, passages: list[Passage], qvec: np.ndarray | None = None,
                notes: tuple[str, ...] = (), config: dict | None = None, idf: dict[str, float] | None = None,
-               chunks: int | None = None) -> Iterator[Answer]:
+               chunks: int | None = None, matched: str | None = None) -> Iterator[Answer]:
         """Answers whose text grows as tokens arrive; the last one is checked (or the extractive fallback).
 
         ``idf`` and ``chunks`` come from the caller's snapshot of the library (else the answerer reads them).
+        ``matched`` is what extractive mode matches sentences against (``searched`` without "this week" or
+        "(context: ...)"): the answerability check and the fallback use it, the model is given ``searched``.
         """
+        matched = matched or searched
         base = Answer(question=question, text="", passages=tuple(passages), notes=notes, standalone_question=searched)
         if not passages:
-            yield self.extractive(question, searched, passages, qvec, notes, idf, chunks)
+            yield self.extractive(question, searched, passages, qvec, notes, idf, chunks, matched)
             return
-        if not self.fallback.answerable(searched, passages, qvec, idf, chunks):  # declined without a model call
+        if not self.fallback.answerable(matched, passages, qvec, idf, chunks):  # declined without a model call
             yield replace(base, text=NOT_IN_ARTICLES, abstained=True)
             return
         raw = ""
@@ -222,7 +225,7 @@ class LLMAnswerer:
                 raise LLMError("the model returned an empty reply")
         except LLMError as exc:
             log.warning("language model failed, answering extractively: %s", exc)
-            yield self.extractive(question, searched, passages, qvec, notes + (failure_note(exc),), idf, chunks)
+            yield self.extractive(question, searched, passages, qvec, notes + (failure_note(exc),), idf, chunks, matched)
             return
         if is_abstention(text, len(passages)):
             yield replace(base, text=NOT_IN_ARTICLES, abstained=True)
@@ -232,9 +235,10 @@ class LLMAnswerer:
                       notes=base.notes + checked.notes)
 
     def extractive(self, question: str, searched: str, passages: list[Passage], qvec: np.ndarray | None,
-                   notes: tuple[str, ...], idf: dict[str, float] | None = None, chunks: int | None = None) -> Answer:
+                   notes: tuple[str, ...], idf: dict[str, float] | None = None, chunks: int | None = None,
+                   matched: str | None = None) -> Answer:
         """The extractive answer, for when the model cannot be used."""
-        ans = self.fallback.answer(searched, passages, qvec, idf, chunks) if passages else Answer(
+        ans = self.fallback.answer(matched or searched, passages, qvec, idf, chunks) if passages else Answer(
             question=searched, text=NOT_IN_ARTICLES, abstained=True)
         return replace(ans, question=question, standalone_question=searched, passages=tuple(passages), notes=notes)
 

@@ -222,6 +222,9 @@ def test_failed_condensing_uses_the_rule_and_falls_back_once(seeded):
     assert final.standalone_question == "What did he say about the Taliban? (context: NATO Secretary General)"
     assert len(final.notes) == 1 and "Connection refused" in final.notes[0]
     assert "Taliban" in final.text and final.citations
+    # the fallback quotes what extractive mode quotes: matched without the "(context: ...)" that steered retrieval
+    extractive = build_chain(seeded).invoke({"question": "What did he say about the Taliban?", "history": history})
+    assert final.text == extractive.text
 
 
 def test_a_silent_model_times_out_into_the_fallback(seeded, embedder):
