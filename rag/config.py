@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(48, ge=0, description="Overlap between chunks: whole sentences up to this many word pieces.")
 
     top_k: int = Field(4, ge=1, le=50, description="Passages given to the answerer.")
-    fetch_k: int = Field(60, ge=1, le=500, description="Candidates from each of dense and lexical search before fusion; the time prior can only lift what is fetched.")
+    fetch_k: int = Field(60, ge=1, le=500, description="Candidates from each of dense and lexical search before fusion "
+                                                      "(the time prior can only lift what is fetched).")
     rerank_depth: int = Field(12, ge=0, le=100, description="Candidates re-ranked by their best sentence; 0 = fused order.")
     rerank_fusion_weight: float = Field(
         1.0, ge=0, description="Weight of the fused score (best = 1) beside the best sentence's in re-ranking.")
