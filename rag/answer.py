@@ -62,6 +62,11 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(s)
             words += n
+        # read as the article reads: the best sentence's passage first, each passage's sentences in their own order
+        first = {}
+        for c in chosen:
+            first.setdefault(c.passage, len(first))
+        chosen.sort(key=lambda c: (first[c.passage], c.start))
         return compose(question, passages, [(c.passage, c.start, c.end, c.text) for c in chosen])
 
     def answerable(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,

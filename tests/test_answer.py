@@ -52,3 +52,15 @@ def test_a_copied_sentence_a_question_and_a_credit_are_not_quoted_again(embedder
     assert answer.text.count(wire) == 1, answer.text
     assert "?" not in answer.text and "Getty" not in answer.text, answer.text
     assert "queued in Bangkok" in answer.text, answer.text  # the budget went to a sentence that adds something
+
+
+def test_sentences_of_one_passage_are_quoted_together_in_their_own_order(embedder):
+    """An answer reads as the article does: the best sentence's passage first, its sentences in source order."""
+    lead = "Talks resumed in Geneva on Monday after a week of delays."
+    best = "The negotiator Anna Berg said the ceasefire in the north would hold until March."
+    other = "A ceasefire in the north was first agreed by the negotiator Anna Berg in January."
+    passages = [_passage(1, f"{lead} {best}"), _passage(2, other)]
+    answer = ExtractiveAnswerer(embedder, answerable_threshold=0.0, keep_ratio=0.0).answer(
+        "Until when will the ceasefire in the north hold, according to the negotiator?", passages)
+    assert answer.text.startswith(f"{lead} [1] {best} [1]"), answer.text
+    assert answer.text.endswith(f"{other} [2]"), answer.text
