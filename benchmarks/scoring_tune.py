@@ -6,7 +6,8 @@
 For every question, the top 20 fused passages (re-ranking off) and every sentence's similarity and word
 overlap are read once; each setting then only re-scores: passages re-ranked by their best sentence plus
 ``fusion`` times their fused score, the answer packed as ``ExtractiveAnswerer`` packs it (up to three
-sentences, 60 words, each scoring at least ``keep`` times the best). Folds: news-2025 by the week a question
+sentences, 60 words, each scoring at least ``keep`` times the best; its skipping of copies, questions and
+fragments and the question penalty are fixed, not tuned). Folds: news-2025 by the week a question
 was asked (the last quarter of the weeks held out, the rest split into odd and even weeks), squad-dev by
 article (the six articles benchmarks/answerability.py holds out are held out here too; every second question
 of the others). A setting is chosen on the sum of
@@ -32,7 +33,7 @@ from rag import Library, Settings  # noqa: E402
 from rag.config import offline_environment  # noqa: E402
 from rag.dates import as_date  # noqa: E402
 from rag.evaluate import contains_any, read_scoring, read_set  # noqa: E402
-from rag.scoring import SentenceScorer, offers, question_kind, question_words  # noqa: E402
+from rag.scoring import SentenceScorer, asks, offers, question_kind, question_words  # noqa: E402
 from rag.timeexpr import content_question, resolve  # noqa: E402
 
 SETS = ROOT.parent / "shared" / "eval"
@@ -42,6 +43,7 @@ SQUAD_HELD_OUT = ("squad-oxygen", "squad-university_of_chicago", "squad-black_de
 GRID = {"type_weight": [0.0, 0.1, 0.2, 0.3], "overlap_weight": [0.6, 0.8, 1.0], "fusion": [None, 0.5, 1.0],
         "passage_weight": [0.0, 0.5], "keep": [0.5, 0.75]}
 DEPTH, K, MAX_WORDS, MAX_SENTENCES, RANK_WEIGHT = 20, 4, 60, 3, 0.02
+QUESTION_PENALTY = SentenceScorer(None).question_penalty  # fixed, not tuned here
 
 
 def read_questions(name: str) -> list[dict]:
@@ -52,7 +54,7 @@ def read_questions(name: str) -> list[dict]:
                                        "chroma_url": None, "collection": "eval-articles", "rerank_depth": 0})
     lib = Library(settings)
     scorer = SentenceScorer(lib.embedder, lib.store.sentence_blobs, overlap_weight=1.0, type_weight=1.0,
-                            rank_weight=0.0, passage_weight=0.0)
+                            rank_weight=0.0, passage_weight=0.0, question_penalty=0.0)
     any_article = read_scoring(folder) == "any-article"
     idf = lib.term_weights()
     out = []
@@ -64,8 +66,8 @@ def read_questions(name: str) -> list[dict]:
         sentences = []
         for s in scorer.score(matched, passages, qvec, idf):
             typed = float(bool(kind) and offers(kind, asked, s.text))
-            sentences.append((s.passage, s.similarity, s.score - s.similarity - typed, typed, len(s.text.split()),
-                              contains_any(s.text, q["answers"])))
+            sentences.append((s.passage, s.similarity - QUESTION_PENALTY * asks(s.text), s.score - s.similarity - typed,
+                              typed, len(s.text.split()), contains_any(s.text, q["answers"])))
         out.append({"article": q["article_id"], "asked": q.get("asked"),
                     "fused": [p.score for p in passages], "sentences": sentences,
                     "gold": [(any_article or p.article_id == q["article_id"]) and contains_any(p.text, q["answers"])

@@ -36,11 +36,13 @@ FEATURES = (
     "library_chunks",  # log10(1 + chunks in the library)
     "max_sentence_coverage",  # the best coverage any of the top ten sentences reaches
     "missing_in_passage",  # distinctive words (weight >= 0.5) that the quoted sentence's passage lacks
-    "answer_type_missing",  # "how many", "when", "who": no number, date or new name in the top three sentences
+    "answer_type_missing",  # a number or name question (rag.scoring.question_kind) none of the top three sentences offers
     "fused_rank_score",  # the top passage's fusion score, 1 when first in both dense and BM25 rankings
     "phrase_coverage",  # share of the question's word pairs ("Mongol Empire") in the quoted sentence's passage
-    "best_phrase_coverage",  # ... in the passage holding most of them
+    "best_phrase_coverage",  # ... in the passage holding most of them (1 when the question has no pair, as coverage)
 )
+
+
 class _Scored(Protocol):
     passage: int
     text: str

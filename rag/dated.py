@@ -1,7 +1,7 @@
 """Dated answers: when the cited articles disagree, the most recent report leads and says its date.
 
 News changes: a figure or a name reported in one article may be replaced by another later. An
-answer quoting both in ranking order would present the stale one as current. Two cited sentences
+answer quoting both in the answerer's order would present the stale one as current. Two cited sentences
 *disagree* when, from articles published on different days, they speak of the same thing (most of
 their other content words are shared: ``SAME_SLOT``) and give it different values: different
 figures (numbers other than years), or different proper names, each side having one the other lacks.
