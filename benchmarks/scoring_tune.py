@@ -7,7 +7,7 @@ For every question, the top 20 fused passages (re-ranking off) and every sentenc
 overlap are read once; each setting then only re-scores: passages re-ranked by their best sentence plus
 ``fusion`` times their fused score, the answer packed as ``ExtractiveAnswerer`` packs it (up to three
 sentences, 60 words, each scoring at least ``keep`` times the best; its skipping of copies, questions and
-fragments and the question penalty are fixed, not tuned). Folds: news-2025 by the week a question
+fragments is not simulated, and the question penalty is fixed). Folds: news-2025 by the week a question
 was asked (the last quarter of the weeks held out, the rest split into odd and even weeks), squad-dev by
 article (the six articles benchmarks/answerability.py holds out are held out here too; every second question
 of the others). A setting is chosen on the sum of
