@@ -49,6 +49,16 @@ class ExtractiveAnswerer:
         ranked = self.score_sentences(question, passages, qvec, idf)
         if not self._answerable(question, passages, ranked, idf, chunks):
             return Answer(question=question, text=NOT_IN_ARTICLES, abstained=True, passages=tuple(passages))
+        chosen = self._pick(ranked)
+        # read as the article reads: the best sentence's passage first, each passage's sentences in their own order
+        first = {}
+        for c in chosen:
+            first.setdefault(c.passage, len(first))
+        chosen.sort(key=lambda c: (first[c.passage], c.start))
+        return compose(question, passages, [(c.passage, c.start, c.end, c.text) for c in chosen])
+
+    def _pick(self, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The best sentence, then the next best that add something, within the sentence and word budgets."""
         best = ranked[0]
         # the budget counts words as the set's scoring does (white-space split), "[n]" markers included
         chosen = [_trim(best, self.max_words)]
@@ -62,12 +72,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(s)
             words += n
-        # read as the article reads: the best sentence's passage first, each passage's sentences in their own order
-        first = {}
-        for c in chosen:
-            first.setdefault(c.passage, len(first))
-        chosen.sort(key=lambda c: (first[c.passage], c.start))
-        return compose(question, passages, [(c.passage, c.start, c.end, c.text) for c in chosen])
+        return chosen
 
     def answerable(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
                    idf: dict[str, float] | None = None, chunks: int | None = None) -> bool:
