@@ -94,10 +94,14 @@ class ExtractiveAnswerer:
 def _adds_to(s: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
     """Whether a further sentence is worth its words: not a copy of one already quoted (syndicated copies
     repeat whole sentences), not a question (a reader's question is not answered by another), not a fragment
-    such as a photo credit or a byline."""
+    such as a photo credit, a byline or a cut-off teaser for another story ("We are approaching nine months …")."""
     text = _plain(s.text)
-    return (len(s.text.split()) >= MIN_FURTHER_WORDS and not asks(s.text)
+    return (len(s.text.split()) >= MIN_FURTHER_WORDS and not asks(s.text) and not _cut_off(s.text)
             and all(_plain(c.text) != text for c in chosen))
+
+
+def _cut_off(text: str) -> bool:
+    return text.rstrip(" \"'”’)").endswith(("…", "..."))
 
 
 def _plain(text: str) -> str:
