@@ -75,6 +75,7 @@ def test_seed_questions_are_answered_with_a_supporting_citation(chain, question,
     assert not answer.abstained, question
     assert fact in answer.text and len(answer.text.split()) <= 60
     assert any(fact in c.passage[s:e] for c in answer.citations for s, e in c.quotes), answer.citations
+    assert "nine months" not in answer.text, answer.text  # the page's teaser for another story is never quoted
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
