@@ -10,7 +10,7 @@ import numpy as np
 from . import answerability
 from .embeddings import Embedder
 from .schema import Answer, Citation, Passage
-from .scoring import ScoredSentence, SentenceScorer, asks
+from .scoring import ScoredSentence, SentenceScorer, asks, closing
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
 MIN_FURTHER_WORDS = 5  # a sentence after the first must be at least this long
@@ -101,7 +101,7 @@ def _adds_to(s: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
 
 
 def _cut_off(text: str) -> bool:
-    return text.rstrip(" \"'”’)").endswith(("…", "..."))
+    return closing(text).endswith(("…", "..."))
 
 
 def _plain(text: str) -> str:

@@ -58,7 +58,8 @@ def features(question: str, passages: list[Passage], ranked: list[_Scored], idf:
     sims = sorted((p.similarity for p in passages), reverse=True)
     best = ranked[0] if ranked else None
     best_sim = max((s.similarity for s in ranked), default=0.0)
-    passage_terms = [content_terms(p.text) for p in passages]
+    tokens = [tokenize(p.text, QUESTION_STOPWORDS) for p in passages]  # one pass per passage: terms and word pairs
+    passage_terms = [set(t) for t in tokens]
     everywhere = set().union(*passage_terms) if passage_terms else set()
 
     def coverage(terms: set[str]) -> float:
@@ -69,8 +70,8 @@ def features(question: str, passages: list[Passage], ranked: list[_Scored], idf:
     missing = max((w for t, w in weights.items() if t not in everywhere), default=0.0)
     in_passage = passage_terms[best.passage] if best else set()
     top_fused = passages[0].score * (RRF_K + 1) / 2 if passages else 0.0
-    asked_pairs = _pairs(question)
-    phrases = [len(asked_pairs & _pairs(p.text)) / len(asked_pairs) if asked_pairs else 1.0 for p in passages]
+    asked_pairs = _pairs(tokenize(question, QUESTION_STOPWORDS))
+    phrases = [len(asked_pairs & _pairs(t)) / len(asked_pairs) if asked_pairs else 1.0 for t in tokens]
     return np.array([
         best_sim,
         best.score if best else 0.0,
@@ -98,10 +99,9 @@ def _answer_type_missing(question: str, sentences: list[str]) -> bool:
     return kind is not None and not any(offers(kind, asked, s) for s in sentences)
 
 
-def _pairs(text: str) -> set[tuple[str, str]]:
+def _pairs(terms: list[str]) -> set[tuple[str, str]]:
     """Adjacent content words (stop words skipped): a question's phrases, which a passage about its subject repeats
     and one that merely shares its words scatters."""
-    terms = tokenize(text, QUESTION_STOPWORDS)
     return set(zip(terms, terms[1:]))
 
 

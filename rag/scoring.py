@@ -71,7 +71,12 @@ def offers(kind: Kind | None, asked: set[str], text: str) -> bool:
 
 def asks(text: str) -> bool:
     """Whether a sentence is itself a question (news subheads often are)."""
-    return text.rstrip(" \"'”’)").endswith("?")
+    return closing(text).endswith("?")
+
+
+def closing(text: str) -> str:
+    """The sentence without the quotation marks and brackets after its last mark."""
+    return text.rstrip(" \"'”’)")
 
 
 @dataclass(frozen=True)
