@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import sys
 from datetime import date
 from pathlib import Path
@@ -41,7 +42,7 @@ SETS = ROOT.parent / "shared" / "eval"
 SQUAD_HELD_OUT = ("squad-oxygen", "squad-university_of_chicago", "squad-black_death", "squad-prime_number",
                   "squad-warsaw", "squad-construction")
 GRID = {"type_weight": [0.0, 0.1, 0.2, 0.3], "overlap_weight": [0.6, 0.8, 1.0], "fusion": [None, 0.5, 1.0],
-        "passage_weight": [0.0, 0.5], "keep": [0.5, 0.75]}
+        "passage_weight": [0.0, 0.5], "keep": [0.5, 0.75], "length_weight": [0.0, 0.1]}
 DEPTH, K, MAX_WORDS, MAX_SENTENCES, RANK_WEIGHT = 20, 4, 60, 3, 0.02
 QUESTION_PENALTY = SentenceScorer(None).question_penalty  # fixed, not tuned here
 
@@ -54,7 +55,7 @@ def read_questions(name: str) -> list[dict]:
                                        "chroma_url": None, "collection": "eval-articles", "rerank_depth": 0})
     lib = Library(settings)
     scorer = SentenceScorer(lib.embedder, lib.store.sentence_blobs, overlap_weight=1.0, type_weight=1.0,
-                            rank_weight=0.0, passage_weight=0.0, question_penalty=0.0)
+                            rank_weight=0.0, passage_weight=0.0, question_penalty=0.0, length_weight=0.0)
     any_article = read_scoring(folder) == "any-article"
     idf = lib.term_weights()
     out = []
@@ -76,11 +77,11 @@ def read_questions(name: str) -> list[dict]:
 
 
 def score(rows: list[dict], type_weight: float, overlap_weight: float, fusion: float | None,
-          passage_weight: float, keep: float) -> dict:
+          passage_weight: float, keep: float, length_weight: float = 0.0) -> dict:
     hit = answered = 0
     for r in rows:
         fused = np.array(r["fused"]) / (max(r["fused"]) or 1.0) if r["fused"] else np.array([])
-        own = [(p, sim + overlap_weight * ov + type_weight * typed, words, gold)
+        own = [(p, sim + overlap_weight * ov + type_weight * typed - length_weight * math.log(max(words, 1)), words, gold)
                for p, sim, ov, typed, words, gold in r["sentences"]]
         order = list(range(len(r["fused"])))
         if fusion is not None:

@@ -5,12 +5,15 @@ and whether it offers the kind of thing asked for: "Which company ...?" is answe
 names one the question does not, "How many ...?" by one with a number. News quiz questions restate
 the story in other words, so the sentence with the most overlap is often the one that names nothing;
 with the answer-type term and re-ranking, answer hit on news-2025's held-out weeks went from 0.378 to 0.5
-(weights chosen with folds by week and by article: benchmarks/scoring_tune.py, docs/evaluation.md). The
-retriever ranks its candidates by their best sentence; the answerer quotes the best sentences it keeps.
+(weights chosen with folds by week and by article: benchmarks/scoring_tune.py, docs/evaluation.md). A
+long sentence scores a little lower (0.1 per unit of log words): of sentences that answer alike, the short
+one leaves room in the 60-word answer for another. The retriever ranks its candidates by their best
+sentence; the answerer quotes the best sentences it keeps.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -103,7 +106,7 @@ class SentenceScorer:
     def __init__(self, embedder: Any, stored: Callable[[list[str]], dict[str, str]] | None = None,
                  overlap_weight: float = 0.8, type_weight: float = 0.3, rank_weight: float = 0.02,
                  passage_weight: float = 0.5, idf_power: float = 1.0, question_penalty: float = 1.0,
-                 cache_size: int = 4096) -> None:
+                 length_weight: float = 0.1, cache_size: int = 4096) -> None:
         self._embedder = embedder
         self.stored = stored
         self.overlap_weight = overlap_weight
@@ -112,6 +115,7 @@ class SentenceScorer:
         self.passage_weight = passage_weight  # weight of the passage's retrieval score (the best one's = 1)
         self.idf_power = idf_power
         self.question_penalty = question_penalty  # a sentence that asks ("How many stores are closing?") answers nothing
+        self.length_weight = length_weight  # of two sentences that answer alike, the shorter leaves room in the budget
         self._cache: OrderedDict[str, _Read] = OrderedDict()  # popular passages recur across questions
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -143,7 +147,8 @@ class SentenceScorer:
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 typed = self.type_weight if kind and offers(kind, asked, text) else 0.0
                 score = (float(sim) + self.overlap_weight * overlap + typed - self.rank_weight * pi
-                         + self.passage_weight * p.score / top - self.question_penalty * asks(text))
+                         + self.passage_weight * p.score / top - self.question_penalty * asks(text)
+                         - self.length_weight * math.log(max(len(text.split()), 1)))
                 out.append(ScoredSentence(pi, s, e, text, score, float(sim)))
         return sorted(out, key=lambda x: -x.score)
 

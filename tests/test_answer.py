@@ -65,3 +65,20 @@ def test_sentences_of_one_passage_are_quoted_together_in_their_own_order(embedde
         "Until when will the ceasefire in the north hold, according to the negotiator?", passages)
     assert answer.text.startswith(f"{lead} [1] {best} [1]"), answer.text
     assert answer.text.endswith(f"{other} [2]"), answer.text
+
+
+def test_a_short_sentence_that_answers_is_not_crowded_out_by_a_long_one(embedder):
+    """Of sentences that answer about as well, the shorter scores higher: the 60-word budget then holds the one
+    that names this year's venue, not a long one about last year's (news-2025 answer hit 0.5165 -> 0.5465)."""
+    from rag.scoring import SentenceScorer
+
+    question = "Where will the Rock and Roll Hall of Fame induction ceremony take place this year?"
+    text = ("This year's Rock and Roll Hall of Fame induction ceremony will take place in the autumn, organisers said. "
+            "Last year the Hall of Fame induction ceremony took place in Cleveland, Ohio, where the museum stands, and it "
+            "drew a crowd of thousands of fans who had travelled from across the country to see them. "
+            "This year the induction ceremony takes place in Los Angeles.")
+    answer = ExtractiveAnswerer(embedder, answerable_threshold=0.0).answer(question, [_passage(1, text)])
+    assert "Los Angeles" in answer.text and "Cleveland" not in answer.text
+    by_score = SentenceScorer(embedder, length_weight=0.0)  # the length term off: the long sentence fills the budget
+    old = ExtractiveAnswerer(embedder, answerable_threshold=0.0, scorer=by_score).answer(question, [_passage(1, text)])
+    assert "Cleveland" in old.text and "Los Angeles" not in old.text
