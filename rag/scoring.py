@@ -7,8 +7,8 @@ the story in other words, so the sentence with the most overlap is often the one
 with the answer-type term and re-ranking, answer hit on news-2025's held-out weeks went from 0.378 to 0.5
 (weights chosen with folds by week and by article: benchmarks/scoring_tune.py, docs/evaluation.md). A
 long sentence scores a little lower (0.1 per unit of log words): of sentences that answer alike, the short
-one leaves room in the 60-word answer for another (with it the grid chose the answer-type term 0.2, was 0.3). The retriever ranks its candidates by their best
-sentence; the answerer quotes the best sentences it keeps.
+one leaves room in the 60-word answer for another (with it the grid chose the answer-type term 0.2, was
+0.3). The retriever ranks its candidates by their best sentence; the answerer quotes the best ones it keeps.
 """
 
 from __future__ import annotations
