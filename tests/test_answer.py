@@ -2,6 +2,7 @@
 
 from rag.answer import NOT_IN_ARTICLES, ExtractiveAnswerer
 from rag.schema import Passage
+from rag.scoring import SentenceScorer
 
 
 def _passage(i: int, text: str, similarity: float = 0.6) -> Passage:
@@ -70,8 +71,6 @@ def test_sentences_of_one_passage_are_quoted_together_in_their_own_order(embedde
 def test_a_short_sentence_that_answers_is_not_crowded_out_by_a_long_one(embedder):
     """Of sentences that answer about as well, the shorter scores higher: the 60-word budget then holds the one
     that names this year's venue, not a long one about last year's (news-2025 answer hit 0.5165 -> 0.5465)."""
-    from rag.scoring import SentenceScorer
-
     question = "Where will the Rock and Roll Hall of Fame induction ceremony take place this year?"
     text = ("This year's Rock and Roll Hall of Fame induction ceremony will take place in the autumn, organisers said. "
             "Last year the Hall of Fame induction ceremony took place in Cleveland, Ohio, where the museum stands, and it "
