@@ -15,10 +15,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from .boilerplate import repeated_lines
 from .config import Settings
 from .dates import day_number, period
 from .errors import EmptyStoreError, InputError
-from .groups import GroupCache, diversify
+from .groups import GROUP_KEY, GroupCache, diversify
 from .loaders import clean_text
 from .schema import Passage
 from .scoring import SentenceScorer
@@ -105,6 +106,7 @@ class LexicalIndex:
     position: dict[str, int] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
     dated: bool = False  # some chunk's article has a publication date
+    boilerplate: frozenset[str] = frozenset()  # lines repeated across stories (rag.boilerplate), skipped in answers
 
     def published_by(self, as_of: date) -> int:
         """How many indexed chunks were published on or before ``as_of`` (undated ones count)."""
@@ -118,6 +120,7 @@ class LexicalIndex:
         idx = cls(revision=revision)
         records = store.all_records()
         committed = committed_versions(records)
+        stories: list[str] = []  # each chunk's group of copies (else its article): repeated lines are counted by story
         for rows in store.iter_chunks():
             for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
                 article_id, version = chunk_owner(cid)
@@ -130,11 +133,13 @@ class LexicalIndex:
                     idx.ids.append(cid)
                     idx.texts.append(text)
                     idx.metadatas.append(meta)
+                    stories.append(str(record.get(GROUP_KEY) or article_id))
         idx.article_ids = np.array([m.get("article_id", "") for m in idx.metadatas], dtype=object)
         idx.sources = np.array([m.get("source", "") for m in idx.metadatas], dtype=object)
         idx.days = np.array([m.get("published_day", 0) for m in idx.metadatas], dtype=np.int64)
         idx.position = {cid: i for i, cid in enumerate(idx.ids)}
         idx.dated = bool(len(idx.days) and idx.days.max() > 0)
+        idx.boilerplate = repeated_lines(idx.texts, stories)
         if idx.ids:
             tokens = [tokenize(f"{m.get('title', '')}\n{t}") for t, m in zip(idx.texts, idx.metadatas)]
             idx.idf = idf_table(tokens)
@@ -174,6 +179,11 @@ class LexicalCache:
 
     def invalidate(self) -> None:
         self._index = None
+
+    def boilerplate(self) -> frozenset[str]:
+        """The repeated lines of the index built last, without reading the store's revision (they change slowly)."""
+        idx = self._index
+        return idx.boilerplate if idx is not None else frozenset()
 
 
 def rrf(rankings: list[tuple[list[str], float]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -215,7 +225,8 @@ class Retriever:
         self.settings = settings
         self.lexical = LexicalCache(store)
         self.groups = GroupCache(store)
-        self.scorer = SentenceScorer(lambda: self.embedder, store.sentence_blobs)  # the answerer shares it
+        self.scorer = SentenceScorer(lambda: self.embedder, store.sentence_blobs,  # the answerer shares it
+                                     boilerplate=self.lexical.boilerplate)
 
     @property
     def embedder(self) -> Any:

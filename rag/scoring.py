@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .boilerplate import plain
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -106,8 +107,11 @@ class SentenceScorer:
     def __init__(self, embedder: Any, stored: Callable[[list[str]], dict[str, str]] | None = None,
                  overlap_weight: float = 0.8, type_weight: float = 0.2, rank_weight: float = 0.02,
                  passage_weight: float = 0.5, idf_power: float = 1.0, question_penalty: float = 1.0,
-                 length_weight: float = 0.1, cache_size: int = 4096) -> None:
+                 length_weight: float = 0.1, cache_size: int = 4096,
+                 boilerplate: Callable[[], frozenset[str]] | None = None) -> None:
+        """``boilerplate`` gives the library's repeated lines (:mod:`rag.boilerplate`): such sentences are not scored."""
         self._embedder = embedder
+        self.boilerplate = boilerplate
         self.stored = stored
         self.overlap_weight = overlap_weight
         self.type_weight = type_weight
@@ -137,6 +141,7 @@ class SentenceScorer:
         q_total = sum(weight.values())
         kind, asked = question_kind(question), question_words(question)
         top = max((p.score for p in passages), default=0.0) or 1.0
+        skip = self.boilerplate() if self.boilerplate is not None else frozenset()
         out = []
         for pi, (p, (spans, vecs, terms)) in enumerate(zip(passages, self.read(passages))):
             if not spans:
@@ -144,6 +149,8 @@ class SentenceScorer:
             sims = vecs @ qvec
             for (s, e), sim, t in zip(spans, sims, terms):
                 text = p.text[s:e]
+                if skip and plain(text) in skip:
+                    continue
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 typed = self.type_weight if kind and offers(kind, asked, text) else 0.0
                 score = (float(sim) + self.overlap_weight * overlap + typed - self.rank_weight * pi

@@ -1,0 +1,52 @@
+"""Lines a library repeats across unrelated stories: promotions, bylines, sign-offs.
+
+Scraped news carries them ("Play the USA TODAY Daily Crossword Puzzle." is in 666 of news-2025's 5,280
+articles); they match a question's names by accident and were quoted as answers. A line counts when it is
+four to twelve words long and occurs in at least ``MIN_STORIES`` stories, a story being a group of copies (:mod:`rag.groups`):
+a wire story carried by ten outlets is one story, so its sentences are not boilerplate. The answerer and
+the re-ranker skip sentences that are such a line (or one of its sentences).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MIN_STORIES = 5
+MIN_WORDS = 4  # shorter repeated lines are mostly list items and headings ("New York", "Album of the year"), kept
+MAX_WORDS = 12  # longer ones are mostly shared reporting (a quoted paragraph), kept
+_PIECES = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+
+
+def plain(text: str) -> str:
+    """The form lines and sentences are compared in: lower case, white space collapsed."""
+    return " ".join(text.lower().split())
+
+
+def repeated_lines(texts: Iterable[str], stories: Iterable[str], min_stories: int = MIN_STORIES,
+                   max_words: int = MAX_WORDS) -> frozenset[str]:
+    """The short lines of ``texts`` (chunks, each with its story's label in ``stories``) found in ``min_stories``
+    stories or more, in :func:`plain` form, with each of their sentences."""
+    seen: dict[str, set[str] | str] = {}
+    common: set[str] = set()
+    for text, story in zip(texts, stories):
+        for line in text.split("\n"):
+            if not line or line.count(" ") >= max_words:  # cheap word count: most lines are long paragraphs
+                continue
+            key = plain(line)
+            if key.count(" ") < MIN_WORDS - 1 or key in common:
+                continue
+            got = seen.get(key)
+            if got is None:
+                seen[key] = story  # most lines occur once: no set for them
+                continue
+            if isinstance(got, str):
+                if got == story:
+                    continue
+                got = seen[key] = {got, story}
+            else:
+                got.add(story)
+            if len(got) >= min_stories:
+                common.add(key)
+    pieces = {p for line in common for p in _PIECES.split(line) if p.count(" ") >= MIN_WORDS - 1}
+    return frozenset(common | pieces)
