@@ -15,8 +15,9 @@ from .dated import lead_with_latest
 from .dates import as_date
 from .errors import InputError
 from .groups import annotate
+from .lexical import LexicalIndex
 from .library import Library
-from .retrieval import Filters, HybridRetriever, LexicalIndex, time_focus
+from .retrieval import Filters, HybridRetriever, time_focus
 from .schema import Answer
 from .timeexpr import content_question, resolve
 

@@ -18,10 +18,11 @@ from .config import Settings
 from .dates import as_date
 from .embeddings import Embedder, get_embedder, model_label
 from .groups import GroupCache, Grouper, pack_signature, signature
+from .lexical import LexicalCache, LexicalIndex
 from .loaders import load_paths
 from .locking import writer
 from .memory import limit_malloc_arenas
-from .retrieval import Filters, LexicalCache, LexicalIndex, Retriever, check_question
+from .retrieval import Filters, Retriever, check_question
 from .schema import Article, ArticleInfo, Chunk, FileProblem, IngestReport, Passage
 from .scoring import SentenceScorer
 from .sentences import embed_text, model_input, pack

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -15,17 +14,15 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .boilerplate import repeated_lines
 from .config import Settings
 from .dates import day_number, period
 from .errors import EmptyStoreError, InputError
-from .groups import GROUP_KEY, GroupCache, diversify
+from .groups import GroupCache, diversify
+from .lexical import LexicalCache, LexicalIndex
 from .loaders import clean_text
 from .schema import Passage
 from .scoring import SentenceScorer
-from .sentences import META_KEY
-from .store import Store, chunk_owner, committed_versions
-from .terms import idf_table, tokenize
+from .store import Store
 from .timeexpr import TimeScope, content_question, resolve
 
 log = logging.getLogger(__name__)
@@ -91,101 +88,6 @@ class Filters:
         return keep.astype(np.float32)
 
 
-@dataclass
-class LexicalIndex:
-    """BM25 over every committed chunk in Chroma, rebuilt from Chroma alone whenever the store's revision changes."""
-
-    revision: str
-    ids: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    metadatas: list[dict] = field(default_factory=list)
-    article_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
-    sources: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
-    days: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
-    bm25: Any = None
-    position: dict[str, int] = field(default_factory=dict)
-    idf: dict[str, float] = field(default_factory=dict)
-    dated: bool = False  # some chunk's article has a publication date
-    boilerplate: frozenset[str] = frozenset()  # lines repeated across stories (rag.boilerplate), skipped in answers
-
-    def published_by(self, as_of: date) -> int:
-        """How many indexed chunks were published on or before ``as_of`` (undated ones count)."""
-        return int(np.count_nonzero(self.days <= day_number(as_of)))
-
-    @classmethod
-    def build(cls, store: Store) -> LexicalIndex:
-        import bm25s
-
-        revision = store.revision()
-        idx = cls(revision=revision)
-        records = store.all_records()
-        committed = committed_versions(records)
-        stories: list[str] = []  # each chunk's group of copies (else its article): repeated lines are counted by story
-        for rows in store.iter_chunks():
-            for cid, text, meta in zip(rows.ids, rows.texts, rows.metadatas):
-                article_id, version = chunk_owner(cid)
-                # only committed versions: queries then need no per-hit lookup in the store (a text
-                # missing means the version changed since ``records`` was read: the next query rebuilds)
-                if committed.get(article_id) == version and text is not None:
-                    meta.pop(META_KEY, None)  # sentence vectors are fetched for the few passages an answer reads
-                    record = records[article_id]  # title and date: kept once per article (older stores: per chunk too)
-                    meta["title"], meta["published"] = record.get("title", ""), record.get("published")
-                    idx.ids.append(cid)
-                    idx.texts.append(text)
-                    idx.metadatas.append(meta)
-                    stories.append(str(record.get(GROUP_KEY) or article_id))
-        idx.article_ids = np.array([m.get("article_id", "") for m in idx.metadatas], dtype=object)
-        idx.sources = np.array([m.get("source", "") for m in idx.metadatas], dtype=object)
-        idx.days = np.array([m.get("published_day", 0) for m in idx.metadatas], dtype=np.int64)
-        idx.position = {cid: i for i, cid in enumerate(idx.ids)}
-        idx.dated = bool(len(idx.days) and idx.days.max() > 0)
-        idx.boilerplate = repeated_lines(idx.texts, stories)
-        if idx.ids:
-            tokens = [tokenize(f"{m.get('title', '')}\n{t}") for t, m in zip(idx.texts, idx.metadatas)]
-            idx.idf = idf_table(tokens)
-            idx.bm25 = bm25s.BM25()
-            idx.bm25.index(tokens, show_progress=False)
-        log.info("lexical index built: %d chunks (revision %s)", len(idx.ids), revision[:8])
-        return idx
-
-    def search(self, query: str, k: int, filters: Filters | None = None, mask: np.ndarray | None = None) -> tuple[list[str], list[float]]:
-        if self.bm25 is None:
-            return [], []
-        if mask is None and filters:
-            mask = filters.mask(self)
-        res = self.bm25.retrieve([tokenize(query)], k=min(k, len(self.ids)), show_progress=False,
-                                 weight_mask=mask, n_threads=1)
-        docs, scores = res.documents[0], res.scores[0]
-        return [self.ids[int(d)] for d, s in zip(docs, scores) if s > 0], [float(s) for s in scores if s > 0]
-
-
-class LexicalCache:
-    """The current lexical index for one store; checks the revision stamp (cheap) before each use."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._index: LexicalIndex | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> LexicalIndex:
-        revision = self.store.revision()
-        idx = self._index
-        if idx is not None and idx.revision == revision:
-            return idx
-        with self._lock:
-            if self._index is None or self._index.revision != revision:
-                self._index = LexicalIndex.build(self.store)
-            return self._index
-
-    def invalidate(self) -> None:
-        self._index = None
-
-    def boilerplate(self) -> frozenset[str]:
-        """The repeated lines of the index built last, without reading the store's revision (they change slowly)."""
-        idx = self._index
-        return idx.boilerplate if idx is not None else frozenset()
-
-
 def rrf(rankings: list[tuple[list[str], float]], k: int = RRF_K) -> list[tuple[str, float]]:
     """Weighted reciprocal rank fusion of id rankings."""
     scores: dict[str, float] = {}
@@ -223,7 +125,8 @@ class Retriever:
         self.store = store
         self._embedder = embedder
         self.settings = settings
-        self.lexical = LexicalCache(store)
+        # a local store keeps its built BM25 index beside Chroma's files (rag/lexical.py); a server's clients build their own
+        self.lexical = LexicalCache(store, None if settings.chroma_url else settings.store_path / "lexical" / settings.collection)
         self.groups = GroupCache(store)
         self.scorer = SentenceScorer(lambda: self.embedder, store.sentence_blobs,  # the answerer shares it
                                      boilerplate=self.lexical.boilerplate)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rag import Settings
 from rag.embeddings import model_label
-from rag.retrieval import LexicalIndex
+from rag.lexical import LexicalIndex
 from rag.store import Store, version_of
 
 from .conftest import BBC, ROOT

@@ -6,7 +6,7 @@ import pytest
 
 from rag import Filters, Library
 from rag.errors import EmptyStoreError, InputError, NotFoundError, StoreMismatchError
-from rag.retrieval import LexicalIndex
+from rag.lexical import LexicalIndex
 from rag.store import TEXT_KEY
 
 from .conftest import SEEDS

@@ -1,0 +1,80 @@
+"""The BM25 index kept on disk by revision (rag.lexical): the next process loads it instead of rebuilding."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from rag import Library
+from rag.lexical import FORMAT, LexicalIndex
+
+from .conftest import BBC
+
+QUESTION = "Which company reported its profits?"
+
+
+def saved(library: Library) -> list[str]:
+    folder = library.lexical.folder
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture
+def indexed(library, articles_dir):
+    library.ingest([articles_dir])
+    first = library.lexical.get()
+    library.lexical.wait_saved()
+    return library, first
+
+
+def test_a_new_process_loads_the_index_instead_of_building_it(indexed, settings, embedder, monkeypatch):
+    library, first = indexed
+    assert library.lexical.folder == settings.store_path / "lexical" / settings.collection
+    assert saved(library) == [f"v{FORMAT}-{first.revision}"]
+
+    def no_build(store):
+        raise AssertionError("built again although the index for this revision is on disk")
+
+    monkeypatch.setattr(LexicalIndex, "build", classmethod(lambda cls, store: no_build(store)))
+    again = Library(settings, embedder=embedder)
+    loaded = again.lexical.get()
+    assert loaded.revision == first.revision
+    assert loaded.ids == first.ids and loaded.texts == first.texts and loaded.metadatas == first.metadatas
+    assert loaded.idf == first.idf and loaded.boilerplate == first.boilerplate
+    assert np.array_equal(loaded.days, first.days) and list(loaded.article_ids) == list(first.article_ids)
+    assert loaded.search(QUESTION, 10) == first.search(QUESTION, 10) and first.search(QUESTION, 10)[0]
+    assert [p.chunk_id for p in again.search(QUESTION, k=4)] == [p.chunk_id for p in library.search(QUESTION, k=4)]
+
+
+def test_a_change_builds_a_new_index_and_removes_the_old_one(indexed, tmp_path):
+    library, first = indexed
+    extra = tmp_path / "more"
+    extra.mkdir()
+    shutil.copy(BBC / "tech" / "002.txt", extra / "tech-002.txt")
+    library.ingest([extra])
+    second = library.lexical.get()
+    library.lexical.wait_saved()
+    assert second.revision != first.revision and len(second.ids) > len(first.ids)
+    assert saved(library) == [f"v{FORMAT}-{second.revision}"]  # the old revision's folder is gone
+
+
+def test_a_damaged_index_on_disk_is_rebuilt_with_a_warning(indexed, settings, embedder, caplog):
+    library, first = indexed
+    (library.lexical.folder / f"v{FORMAT}-{first.revision}" / "index.json").write_text('{"format": 1, "ids": [', encoding="utf-8")
+    again = Library(settings, embedder=embedder)
+    with caplog.at_level(logging.WARNING, logger="rag.lexical"):
+        rebuilt = again.lexical.get()
+    assert "could not read the lexical index" in caplog.text
+    assert rebuilt.ids == first.ids and rebuilt.search(QUESTION, 10) == first.search(QUESTION, 10)
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_index_in_memory(indexed, tmp_path, caplog):
+    library, first = indexed
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="rag.lexical"):
+        assert first.save(blocked / "lexical") is None
+    assert "could not keep the lexical index" in caplog.text
+    assert library.search(QUESTION, k=1)  # still answers from memory
