@@ -39,7 +39,7 @@ _STALE_TMP_SECONDS = 3600  # a half-written folder older than this was left by a
 
 @dataclass
 class LexicalIndex:
-    """BM25 over every committed chunk in Chroma, rebuilt from Chroma alone whenever the store's revision changes."""
+    """BM25 over every committed chunk in Chroma at one revision: built from Chroma alone, or loaded as saved."""
 
     revision: str
     ids: list[str] = field(default_factory=list)
