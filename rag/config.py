@@ -35,7 +35,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="ignore")
 
-    store_path: Path = Field(DATA_ROOT / "vectorstore", description="Folder of the embedded Chroma store.")
+    store_path: Path = Field(DATA_ROOT / "vectorstore", description="Folder of the embedded Chroma store (and its saved BM25 index).")
     chroma_url: str | None = Field(None, description="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
     chroma_token: SecretStr | None = Field(None, description="Sent to the Chroma server as 'Authorization: Bearer TOKEN'.")
     chroma_headers: dict[str, str] = Field(
