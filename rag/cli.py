@@ -118,7 +118,9 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
                  "llm_timeout": timeout}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     try:
-        answer = build_chain(_library(settings), k=top_k, filters=filters, as_of=day).invoke(question)
+        library = _library(settings)
+        library.warm()
+        answer = build_chain(library, k=top_k, filters=filters, as_of=day).invoke(question)
     except RagError as exc:
         _fail(exc)
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -72,6 +73,21 @@ class Library:
             s = self.settings
             self._embedder = get_embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size, s.embedding_precision)
         return self._embedder
+
+    def warm(self) -> None:
+        """Load the model and the BM25 index side by side: a process's first question waits on both."""
+
+        def index() -> None:
+            try:
+                if not self.is_empty():
+                    self.lexical.get()
+            except Exception:  # the question itself asks again and reports what is wrong
+                log.debug("the lexical index was not loaded ahead of the question", exc_info=True)
+
+        loading = threading.Thread(target=index, name="lexical-warm")
+        loading.start()
+        self.embedder.encode(["warm up"])
+        loading.join()
 
     # -- ingestion
 

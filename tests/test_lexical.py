@@ -78,3 +78,20 @@ def test_a_folder_that_cannot_be_written_leaves_the_index_in_memory(indexed, tmp
         assert first.save(blocked / "lexical") is None
     assert "could not keep the lexical index" in caplog.text
     assert library.search(QUESTION, k=1)  # still answers from memory
+
+
+def test_warm_loads_the_model_and_the_index_before_the_first_question(library, articles_dir, settings, embedder, monkeypatch):
+    library.warm()  # an empty store: nothing to load, no error
+    assert library.is_empty()
+    library.ingest([articles_dir])
+    fresh = Library(settings)
+    fresh.warm()
+    assert fresh._embedder is not None  # the model is loaded
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the index was not held after warm()")
+
+    monkeypatch.setattr(LexicalIndex, "build", classmethod(not_again))
+    monkeypatch.setattr(LexicalIndex, "load", classmethod(not_again))
+    assert fresh.lexical.get().revision == fresh.store.revision()
+    assert fresh.search(QUESTION, k=1)

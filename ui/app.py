@@ -49,11 +49,9 @@ class Resources:
 
 @st.cache_resource(show_spinner=False)
 def load_resources(settings_json: str) -> Resources:
-    """Model and store, once per process and settings; the lexical index is built now so the first answer is quick."""
+    """Model and store, once per process and settings; model and lexical index are loaded now, side by side, so the first answer is quick."""
     library = Library(Settings.model_validate_json(settings_json))
-    library.embedder.encode(["warm up"])
-    if not library.is_empty():
-        library.lexical.get()
+    library.warm()
     return Resources(library)
 
 
