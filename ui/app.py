@@ -49,7 +49,7 @@ class Resources:
 
 @st.cache_resource(show_spinner=False)
 def load_resources(settings_json: str) -> Resources:
-    """Model and store, once per process and settings; model and lexical index are loaded now, side by side, so the first answer is quick."""
+    """Model and store, once per process and settings; model and BM25 index load now, so the first answer is quick."""
     library = Library(Settings.model_validate_json(settings_json))
     library.warm()
     return Resources(library)
