@@ -1,7 +1,7 @@
 """Lines a library repeats across unrelated stories: promotions, bylines, sign-offs.
 
-Scraped news carries them ("Play the USA TODAY Daily Crossword Puzzle." is in 666 of news-2025's 5,280
-articles); they match a question's names by accident and were quoted as answers. A line counts when it is
+Scraped news carries them ("Play the USA TODAY Daily Crossword Puzzle." is in 663 stories of news-2025's
+5,280 articles); they match a question's names by accident and were quoted as answers. A line counts when it is
 four to twelve words long and occurs in at least ``MIN_STORIES`` stories, a story being a group of copies (:mod:`rag.groups`):
 a wire story carried by ten outlets is one story, so its sentences are not boilerplate. The answerer and
 the re-ranker skip sentences that are such a line (or one of its sentences).
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 MIN_STORIES = 5
 MIN_WORDS = 4  # shorter repeated lines are mostly list items and headings ("New York", "Album of the year"), kept
 MAX_WORDS = 12  # longer ones are mostly shared reporting (a quoted paragraph), kept
+# the sentences of a repeated line, which is lower-cased by then: rag.chunking's splitter reads capitals, so a plain cut
 _PIECES = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
 
 

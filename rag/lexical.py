@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1  # of the saved index; bump when what is saved, the tokenizer or the repeated-lines rule changes
 _STALE_TMP_SECONDS = 3600  # a half-written folder older than this was left by a process that died
 
+
 @dataclass
 class LexicalIndex:
     """BM25 over every committed chunk in Chroma at one revision: built from Chroma alone, or loaded as saved."""
