@@ -66,7 +66,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, rebuild: bo
             from .locking import write_lock
 
             with write_lock(settings):
-                _library(settings, check=False).store.drop()
+                _library(settings, check=False).drop()
         lib = _library(settings)
         report = lib.ingest(paths, prune=prune, show_progress=not as_json and sys.stderr.isatty())
     except RagError as exc:

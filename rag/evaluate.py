@@ -110,7 +110,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
     try:
         library.store._check_identity()
     except StoreMismatchError:  # built with other settings: rebuild the eval store (any other error is raised)
-        library.store.drop()
+        library.drop()
         library.store.close()
         library = Library(settings)
     path = folder / "articles.jsonl"

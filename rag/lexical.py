@@ -212,6 +212,14 @@ class LexicalCache:
     def invalidate(self) -> None:
         self._index = None
 
+    def discard(self) -> None:
+        """Forget the index and delete the saved ones: the store was dropped, so they describe chunks that are gone."""
+        self.wait_saved()
+        with self._lock:
+            self._index = None
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+
     def boilerplate(self) -> frozenset[str]:
         """The repeated lines of the index built last, without reading the store's revision (they change slowly)."""
         idx = self._index

@@ -261,6 +261,11 @@ class Library:
 
     # -- reading
 
+    def drop(self) -> None:
+        """Delete the store's collections and its saved BM25 indexes (``ingest --rebuild``)."""
+        self.store.drop()
+        self.lexical.discard()
+
     def articles(self) -> list[ArticleInfo]:
         return self.store.articles()
 

@@ -48,6 +48,22 @@ def test_a_new_process_loads_the_index_instead_of_building_it(indexed, settings,
     assert [p.chunk_id for p in again.search(QUESTION, k=4)] == [p.chunk_id for p in library.search(QUESTION, k=4)]
 
 
+def test_a_rebuild_deletes_the_saved_index_with_the_store(indexed, articles_dir):
+    """``ingest --rebuild`` drops the collections: the saved index of the chunks it dropped goes with them (133 MB on
+    the 71,780-chunk store), not at the next save."""
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    library, first = indexed
+    assert saved(library) == [f"v{FORMAT}-{first.revision}"]
+    result = CliRunner().invoke(cli, ["ingest", "--rebuild", str(articles_dir / "business-001.txt")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert saved(library) == []  # nothing built yet for the new collections
+    rebuilt = library.lexical.get()
+    assert rebuilt.revision != first.revision and len(set(rebuilt.article_ids)) == 1 < len(set(first.article_ids))
+
+
 def test_a_change_builds_a_new_index_and_removes_the_old_one(indexed, tmp_path):
     library, first = indexed
     extra = tmp_path / "more"
