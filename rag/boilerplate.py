@@ -5,6 +5,10 @@ Scraped news carries them ("Play the USA TODAY Daily Crossword Puzzle." is in 66
 four to twelve words long and occurs in at least ``MIN_STORIES`` stories, a story being a group of copies (:mod:`rag.groups`):
 a wire story carried by ten outlets is one story, so its sentences are not boilerplate. The answerer and
 the re-ranker skip sentences that are such a line (or one of its sentences).
+
+Lines that send the reader to another story ("More: …", "Read more: …", and the headlines after a bare "Check
+Also") are skipped too, in any library: they are another story's words, so quoting them would cite this
+article for something it does not say.
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ MIN_WORDS = 4  # shorter repeated lines are mostly list items and headings ("New
 MAX_WORDS = 12  # longer ones are mostly shared reporting (a quoted paragraph), kept
 # the sentences of a repeated line, which is lower-cased by then: rag.chunking's splitter reads capitals, so a plain cut
 _PIECES = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+# "More:", "Read more:", "Related stories:", "Check Also" …: with a colon or a bar and a headline after it, or alone on its line
+_LINK_LABEL = (r"(?:more|read more|read also|also read|see also|check also|related(?: stories| articles| coverage| content)?"
+               r"|watch|listen|you may also like|recommended(?: stories| reading)?)")
+_LINK_LINE = re.compile(rf"(?i)\s*{_LINK_LABEL}\s*[:|]\s*\S")
+_BARE_LABEL = re.compile(rf"(?i)\s*{_LINK_LABEL}\s*:?\s*$")
+_ENDS_SENTENCE = re.compile(r"[.!][\"'”’)\]]*\s*$")  # a headline or a teaser cut off with "…" does not
+MAX_LISTED = 8  # headlines after a bare label, at most
 
 
 def plain(text: str) -> str:
@@ -51,3 +62,31 @@ def repeated_lines(texts: Iterable[str], stories: Iterable[str], min_stories: in
                 common.add(key)
     pieces = {p for line in common for p in _PIECES.split(line) if p.count(" ") >= MIN_WORDS - 1}
     return frozenset(common | pieces)
+
+
+def link_out_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the lines of ``text`` that point to other stories.
+
+    A line such as "More:Medicare targets weight loss drugs …" is one; a bare label ("Check Also", "Related:")
+    is one with the headlines and teasers after it, up to the first line that ends a sentence (the story
+    going on), or ``MAX_LISTED`` lines.
+    """
+    spans: list[tuple[int, int]] = []
+    listed = -1  # lines still to take after a bare label; -1: not in a list
+    pos = 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        if not line.strip():
+            continue
+        if _BARE_LABEL.fullmatch(line):
+            spans.append((start, end))
+            listed = MAX_LISTED
+        elif _LINK_LINE.match(line):
+            spans.append((start, end))
+        elif listed > 0 and not _ENDS_SENTENCE.search(line):
+            spans.append((start, end))
+            listed -= 1
+        else:
+            listed = -1
+    return spans

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .boilerplate import plain
+from .boilerplate import link_out_spans, plain
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -108,10 +108,12 @@ class SentenceScorer:
                  overlap_weight: float = 0.8, type_weight: float = 0.2, rank_weight: float = 0.02,
                  passage_weight: float = 0.5, idf_power: float = 1.0, question_penalty: float = 1.0,
                  length_weight: float = 0.1, cache_size: int = 4096,
-                 boilerplate: Callable[[], frozenset[str]] | None = None) -> None:
-        """``boilerplate`` gives the library's repeated lines (:mod:`rag.boilerplate`): such sentences are not scored."""
+                 boilerplate: Callable[[], frozenset[str]] | None = None, skip_links: bool = True) -> None:
+        """``boilerplate`` gives the library's repeated lines (:mod:`rag.boilerplate`): such sentences are not scored,
+        nor are lines pointing to other stories ("More: …") unless ``skip_links`` is False."""
         self._embedder = embedder
         self.boilerplate = boilerplate
+        self.skip_links = skip_links
         self.stored = stored
         self.overlap_weight = overlap_weight
         self.type_weight = type_weight
@@ -147,9 +149,10 @@ class SentenceScorer:
             if not spans:
                 continue
             sims = vecs @ qvec
+            links = link_out_spans(p.text) if self.skip_links else []
             for (s, e), sim, t in zip(spans, sims, terms):
                 text = p.text[s:e]
-                if skip and plain(text) in skip:
+                if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links):
                     continue
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 typed = self.type_weight if kind and offers(kind, asked, text) else 0.0

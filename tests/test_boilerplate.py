@@ -1,12 +1,13 @@
-"""Repeated lines (rag.boilerplate): a promotion in many stories is never quoted; copies of one story keep theirs."""
+"""Boilerplate (rag.boilerplate): a promotion in many stories is never quoted, copies of one story keep theirs, and
+lines pointing to other stories ("More: …", the teasers after "Check Also") are never quoted."""
 
 from __future__ import annotations
 
 from rag import build_chain
-from rag.boilerplate import plain, repeated_lines
+from rag.boilerplate import link_out_spans, plain, repeated_lines
 from rag.scoring import SentenceScorer
 
-from .conftest import BBC
+from .conftest import BBC, SEEDS
 
 PROMO = "Need a break? Play the Evening Post Daily Crossword Puzzle."
 STORIES = ["business/001.txt", "sport/001.txt", "tech/001.txt", "politics/001.txt", "entertainment/001.txt", "business/002.txt"]
@@ -58,3 +59,49 @@ def test_a_promotion_in_many_stories_is_never_quoted(library, tmp_path, embedder
     # a copy's own short line is still quoted when it answers
     desk = build_chain(library).invoke("Who reported the story for the wire desk?")
     assert "Ann Lee" in desk.text, desk.text
+
+
+def test_lines_pointing_to_other_stories_are_found_by_offset():
+    text = ("Officials met on Monday.\nMore:Medicare targets weight loss drugs\nMore than 100 people came.\n\n"
+            "Read more:\n\nMichigan identifies 21 failing schools\n\nIs the plan working?\n\nThe state said it would act.\n"
+            "WATCH: the hearing in full\nWatch the video below.\nThe more: the better.")
+    found = [text[a:b] for a, b in link_out_spans(text)]
+    assert found == ["More:Medicare targets weight loss drugs", "Read more:", "Michigan identifies 21 failing schools",
+                     "Is the plan working?", "WATCH: the hearing in full"]
+    first = link_out_spans(text)[0]
+    assert first == (text.index("More:"), text.index("More:") + len(found[0]))
+    # a bare label takes the headlines after it, not the story that goes on
+    assert "The state said it would act." not in found and "More than 100 people came." not in found
+
+
+def test_the_seed_article_teaser_for_another_story_is_not_an_answer(library, embedder):
+    """The seed ends with "Check Also / A New Front Opens? / We are approaching nine months since … October 7th …",
+    another story's teaser: quoted, it cited the NATO article for what it does not say."""
+    library.ingest([SEEDS])
+    question, idf = "What happened on October 7th?", library.lexical.get().idf
+    passages = library.search(question, k=20)  # all of it
+    unfiltered = SentenceScorer(embedder, library.store.sentence_blobs, skip_links=False).score(question, passages, idf=idf)
+    assert "October 7th" in unfiltered[0].text  # without the rule the teaser is the best sentence
+    scored = library.scorer.score(question, passages, idf=idf)
+    assert not any("October 7th" in s.text or s.text == "Check Also" for s in scored)
+    answer = build_chain(library).invoke(question)
+    assert "October 7th" not in answer.text and answer.abstained, answer.text
+    # the article itself is still quoted
+    assert "Stoltenberg" in build_chain(library).invoke("Who is the Secretary General of NATO?").text
+
+
+def test_a_more_line_is_not_quoted(library, tmp_path, embedder):
+    story = (BBC / "business/001.txt").read_text(encoding="latin-1").rstrip()
+    lines = story.split("\n")
+    link = "More:Harbour council approves new ferry terminal after a long night of protests"
+    # as scraped news has it: a paragraph of its own; and once run into the next line, where it is kept with it
+    (tmp_path / "story.txt").write_text("\n".join(lines[:4] + [link, ""] + lines[4:]) + "\n", encoding="utf-8")
+    (tmp_path / "run-in.txt").write_text(f"Ferry news\n\n{link}\nThe terminal opens in May, the port said.\n", encoding="utf-8")
+    library.ingest([tmp_path / "story.txt", tmp_path / "run-in.txt"])
+    question, idf = "Did the harbour council approve the ferry terminal?", library.lexical.get().idf
+    passages = [p for p in library.search(question, k=20) if p.title != "Ferry news"]
+    unfiltered = SentenceScorer(embedder, library.store.sentence_blobs, skip_links=False).score(question, passages, idf=idf)
+    assert unfiltered[0].text == link  # another story's headline matches best
+    assert not any("Harbour" in s.text for s in library.scorer.score(question, passages, idf=idf))
+    run_in = [p for p in library.search("When does the terminal open?", k=4) if p.title == "Ferry news"]
+    assert any("opens in May" in s.text for s in library.scorer.score("When does the terminal open?", run_in, idf=idf))
