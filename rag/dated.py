@@ -19,11 +19,17 @@ import re
 from dataclasses import dataclass, replace
 
 from .schema import Answer, Citation
+from .scoring import question_kind
 from .sentences import answer_spans
 from .terms import content_terms
 
 _SEGMENT = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+             "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec")
+_NOT_NAME_WORDS = frozenset((_CALENDAR + " the a an in on at after before while when but and as for from by with since "
+                             "during under over if this that these those it its his her their there here then so or").split())
+_MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|de|van|von|la))*(?:\s+[A-Z][\w'’-]*)?")
 # Measured on a news-2025 sample (benchmarks/dated_eval.py): with 0.4 of the smaller sentence's terms
 # and any differing names, 6 of 111 answers changed and most changes were wrong (a stray "Well, that's a
@@ -41,20 +47,31 @@ class _Segment:
 
 
 def figures(sentence: str) -> set[str]:
-    """The numbers of a sentence, normalised ("1,200" -> "1200"); years (1900-2100) are dates, not figures."""
+    """The numbers of a sentence, normalised ("1,200" -> "1200"); dates are not figures: years (1600-2100 written
+    without a comma) and days of a month ("May 16", "Sept. 9", reported on different days by nature)."""
     out = set()
     for m in _NUMBER.finditer(sentence):
-        value = m.group().replace(",", "")
-        if re.fullmatch(r"(19|20)\d\d|2100", value):
+        raw = m.group()
+        if (re.fullmatch(r"\d{4}", raw) and 1600 <= int(raw) <= 2100) or _MONTH_BEFORE.search(sentence, 0, m.start()):
             continue
+        value = raw.replace(",", "")
         out.add(value.rstrip("0").rstrip(".") if "." in value else value)
     return out
 
 
 def names(sentence: str) -> set[str]:
-    """Capitalised word runs, except the sentence's first word when it stands alone (any sentence starts so)."""
-    found = [m for m in _NAME.finditer(sentence)]
-    return {m.group() for m in found if not (m.start() == len(sentence) - len(sentence.lstrip()) and " " not in m.group())}
+    """Capitalised word runs without the words a sentence capitalises anyway ("After Lincoln" is Lincoln) and
+    without weekdays and months; the sentence's first word is not one when it stands alone."""
+    out = set()
+    first = len(sentence) - len(sentence.lstrip())
+    for m in _NAME.finditer(sentence):
+        words = m.group().split()
+        while words and words[0].lower().rstrip(".,") in _NOT_NAME_WORDS:
+            words = words[1:]
+        if not words or (m.start() == first and len(words) == len(m.group().split()) == 1):
+            continue
+        out.add(" ".join(words))
+    return out
 
 
 def _context(sentence: str) -> set[str]:
@@ -74,14 +91,16 @@ def disagree(a: str, b: str, question: str = "") -> bool:
     shared = overlap(a, b)
     if shared < SAME_SLOT or a.rstrip().endswith("?") or b.rstrip().endswith("?"):
         return False
-    asked = figures(question) | names(question)
+    asked, lowered = figures(question), question.lower()
     fa, fb = figures(a) - asked, figures(b) - asked
-    if fa and fb and fa - fb and fb - fa:
+    na = {n for n in names(a) if n not in b and n.lower() not in lowered}  # "Grammy Award" is asked in "Grammy Awards"
+    nb = {n for n in names(b) if n not in a and n.lower() not in lowered}
+    # figures: none in common (one shared value is agreement, the rest detail), and no names on both sides
+    # (different figures for "Brazil" and for "Americans" are two subjects, not an update)
+    if fa and fb and not fa & fb and not (na and nb):
         return True
-    if shared < SAME_SLOT_NAMES:
-        return False
-    na, nb = {n for n in names(a) - asked if n not in b}, {n for n in names(b) - asked if n not in a}
-    return bool(na and nb)
+    # names: only when the sentences are nearly the same, and not when the question asks for a number
+    return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
 
 
 def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:

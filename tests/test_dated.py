@@ -108,6 +108,37 @@ def test_disagreement_is_the_same_slot_with_other_figures_or_names():
     assert names("Officials said Ann Smith of Acme Corp met them.") == {"Ann Smith of Acme Corp"}
 
 
+def test_agreeing_reports_from_other_days_are_not_a_disagreement():
+    """False alarms of news-2025's full run, where "As of … / Earlier (…)" told readers an agreeing report was stale."""
+    # a weekday, a sentence's capitalised "The" and an agency's name are not a different answer
+    assert not disagree("Red No. 3, an additive that gives food and drinks a cherry-red color, was officially banned on Wednesday.",
+                        "The Food and Drug Administration has officially banned Red No. 3, an additive used for giving food "
+                        "and drinks a bright, cherry-red color.", "Which color additive was banned this week?")
+    # days of a month are dates, not figures
+    assert not disagree("Former President Joe Biden was diagnosed with metastatic prostate cancer on May 16.",
+                        "Former President Joe Biden has been diagnosed with an aggressive prostate cancer, a spokesperson "
+                        "said on May 18.", "Joe Biden was diagnosed with which illness?")
+    # one figure in common is the answer agreed on; the others are detail
+    assert not disagree("16-pound turkey: $21.50 (down 16.3% from last year's nationwide average)",
+                        "The average price for the frozen turkey is $21.50, or a fraction more than $1.34 per pound.",
+                        "What is the average price for a 16-pound turkey this year?")
+    # figures for two subjects
+    assert not disagree("In Brazil, ultraprocessed foods make up 25% to 30% of total calorie intake.",
+                        "“Americans consume a large percentage of their daily calories from ultraprocessed foods – 58% in "
+                        "adults and 67% in children,” she added.",
+                        "What share of calories comes from ultraprocessed foods?")
+    # a name the question gives (here in the plural) is not an answer
+    assert not disagree("Chappell Roan wins best new artist, advocates for healthcare",
+                        "Best new artist Grammy Award winners", "Who was named best new artist at the Grammy Awards?")
+    # a question for a number: other names are other subjects, not an update
+    assert not disagree("At least three people in Pike County died due to the floods, according to Beshear.",
+                        "At least three people have died in Houston and another died in Central Texas.",
+                        "How many people died in the floods?")
+    assert disagree("The bridge will cost 410 million pounds, Ann Smith said.", "The bridge will now cost 530 million pounds.")
+    assert figures("The parade on Tuesday, September 5, 1882, drew 1,950 people; on Sept. 9 it rained.") == {"1950"}
+    assert names("After Lincoln, presidents issued proclamations on Thursday, November 23.") == {"Lincoln"}
+
+
 def test_the_word_budget_drops_the_older_report_first():
     text = "The bridge will cost 410 million pounds. [1] The bridge will now cost 530 million pounds. [2]"
     answer = Answer("What will the bridge cost?", text, citations=(cite(1, "2024-01-01"), cite(2, "2025-01-01")))
