@@ -36,6 +36,16 @@ _NUMBER_Q = re.compile(r"\b(how (many|much|long|old|far|big|large|tall|often|hig
 # "who", "which ...", "... name", "what <noun>" (not "what is", "what happened"): the answer is a name
 _NAME_Q = re.compile(r"\b(who|whom|whose|which|name)\b|\bwhat (?!(is|was|are|were|does|did|do|has|have|had|will|would|can|"
                      r"could|should|may|might|happened|caused|makes|made)\b)\w+", re.I)
+# "Who is Charlie Kirk?", "What was Operation Overlord?": the answer describes the name the question gives
+_DEFINE_Q = re.compile(r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+"
+                       r"(?P<name>[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|of|the|de|van|von|al|bin))*)\s*\??\s*$")
+# a role just before a name says what it is ("Pentagon press secretary John Kirby", "FBI Director Kash Patel")
+_ROLES = frozenset("""president secretary minister director chief ceo founder activist senator sen governor gov mayor
+spokesperson spokesman spokeswoman leader chairman chairwoman chair head commissioner general judge justice attorney
+nominee pick candidate star singer actor actress rapper musician player coach host author writer reporter journalist
+scientist professor economist analyst official lawmaker representative rep congressman congresswoman pope king queen
+prince princess emperor officer commander ambassador envoy adviser advisor aide executive owner billionaire
+entrepreneur investor comedian presenter director producer artist architect designer champion""".split())
 _NUMBER = re.compile(r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*")
@@ -48,6 +58,8 @@ july august september october november december""".split())
 
 def question_kind(question: str) -> Kind | None:
     """What the question asks for: a number (or date), a name, or something else (None)."""
+    if _DEFINE_Q.match(question):
+        return None  # a description of the name it gives, not another name
     if _NUMBER_Q.search(question):
         return "number"
     if _NAME_Q.search(question):
@@ -71,6 +83,23 @@ def offers(kind: Kind | None, asked: set[str], text: str) -> bool:
             if word not in _NOT_NAMES and word not in asked and word.removesuffix("'s").removesuffix("’s") not in asked:
                 return True
     return False
+
+
+def subject(question: str) -> str | None:
+    """The name a question asks to have described: "Who is Charlie Kirk?" -> "Charlie Kirk"; else None."""
+    m = _DEFINE_Q.match(question)
+    return m.group("name").rstrip(".") if m else None
+
+
+def describes(name: str, text: str) -> bool:
+    """Whether ``text`` says what ``name`` is: "Charlie Kirk, the founder of …", "Kirk was a …", or a role before
+    the name ("Pentagon press secretary John Kirby", "conservative activist Charlie Kirk")."""
+    last = re.escape(name.split()[-1])
+    if re.search(rf"\b{last}\b(?:['’]s)?\s*,\s+(?:a|an|the|who|one)\b|\b{last}\s+(?:is|was|has been|had been|became|"
+                 rf"serves as|served as)\s+(?:a|an|the|one)\b", text):
+        return True
+    before = re.search(rf"([A-Za-z]+)\.?\s+{re.escape(name)}\b", text)
+    return bool(before and before.group(1).lower() in _ROLES)
 
 
 def asks(text: str) -> bool:
@@ -141,7 +170,7 @@ class SentenceScorer:
         unknown = self._rarest(idf) if any(t not in idf for t in q_terms) else 1.0
         weight = {t: idf.get(t, unknown) ** self.idf_power for t in q_terms}
         q_total = sum(weight.values())
-        kind, asked = question_kind(question), question_words(question)
+        kind, asked, about = question_kind(question), question_words(question), subject(question)
         top = max((p.score for p in passages), default=0.0) or 1.0
         skip = self.boilerplate() if self.boilerplate is not None else frozenset()
         out = []
@@ -155,7 +184,7 @@ class SentenceScorer:
                 if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links):
                     continue
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
-                typed = self.type_weight if kind and offers(kind, asked, text) else 0.0
+                typed = self.type_weight if (kind and offers(kind, asked, text)) or (about and describes(about, text)) else 0.0
                 score = (float(sim) + self.overlap_weight * overlap + typed - self.rank_weight * pi
                          + self.passage_weight * p.score / top - self.question_penalty * asks(text)
                          - self.length_weight * math.log(max(len(text.split()), 1)))

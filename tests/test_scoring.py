@@ -4,7 +4,7 @@ import pytest
 
 from rag.chunking import split_sentences
 from rag.schema import Passage
-from rag.scoring import SentenceScorer, offers, question_kind, question_words
+from rag.scoring import SentenceScorer, describes, offers, question_kind, question_words, subject
 from rag.terms import content_terms, span_terms
 
 from .conftest import BBC
@@ -25,6 +25,8 @@ def _passage(i: int, text: str, score: float = 1.0) -> Passage:
     ("When did the strike end?", "number"),
     ("What is the capital gains tax?", None),
     ("Why did the talks fail?", None),
+    ("Who is Charlie Kirk?", None),  # a description of the name it gives, not another name
+    ("Who is the Pentagon press secretary?", "name"),
 ])
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
@@ -52,6 +54,22 @@ def test_the_sentence_that_names_the_answer_beats_the_one_that_restates_the_ques
     assert ranked[0].text == names
     plain = SentenceScorer(embedder, type_weight=0.0).score(question, [_passage(1, text)])
     assert plain[0].text == restates  # without the answer-type term the restatement wins: the test can fail
+
+
+def test_who_is_a_name_prefers_the_sentence_that_says_what_they_are(embedder):
+    """"Who is Ann Lee?" asks for a description: rewarding another name preferred whom she met to what she is."""
+    assert subject("Who is Ann Lee?") == "Ann Lee" and subject("who was Pope Leo XIV") == "Pope Leo XIV"
+    assert subject("Who is the press secretary?") is None and subject("Who is Ann Lee's lawyer?") is None
+    assert describes("Ann Lee", "Ann Lee, a marine biologist, studies reefs.")
+    assert describes("Ann Lee", "Lee was a diver before she studied reefs.")
+    assert describes("John Kirby", "“We weren’t in the seat,” Pentagon press secretary John Kirby told reporters.")
+    assert not describes("John Kirby", "“We weren’t in the seat,” said John Kirby.")
+    assert not describes("Ann Lee", "Bob Stone met Ann Lee in Paris.") and not describes("Ann Lee", "It praised Ann Lee.")
+    text = "Ann Lee met Bob Stone and Carl Ortiz in Paris on Monday. Ann Lee, a marine biologist, studies coral reefs."
+    ranked = SentenceScorer(embedder).score("Who is Ann Lee?", [_passage(1, text)])
+    assert ranked[0].text.startswith("Ann Lee, a marine biologist")
+    as_a_name = SentenceScorer(embedder).score("Which person did Ann Lee meet?", [_passage(1, text)])
+    assert as_a_name[0].text.startswith("Ann Lee met Bob Stone")  # asked for a name, the other names win: the test can fail
 
 
 def test_rerank_puts_the_passage_with_the_answering_sentence_first(embedder):
