@@ -45,7 +45,7 @@ spokesperson spokesman spokeswoman leader chairman chairwoman chair head commiss
 nominee pick candidate star singer actor actress rapper musician player coach host author writer reporter journalist
 scientist professor economist analyst official lawmaker representative rep congressman congresswoman pope king queen
 prince princess emperor officer commander ambassador envoy adviser advisor aide executive owner billionaire
-entrepreneur investor comedian presenter director producer artist architect designer champion""".split())
+entrepreneur investor comedian presenter producer artist architect designer champion""".split())
 _NUMBER = re.compile(r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*")
@@ -98,8 +98,7 @@ def describes(name: str, text: str) -> bool:
     if re.search(rf"\b{last}\b(?:['’]s)?\s*,\s+(?:a|an|the|who|one)\b|\b{last}\s+(?:is|was|has been|had been|became|"
                  rf"serves as|served as)\s+(?:a|an|the|one)\b", text):
         return True
-    before = re.search(rf"([A-Za-z]+)\.?\s+{re.escape(name)}\b", text)
-    return bool(before and before.group(1).lower() in _ROLES)
+    return any(m.group(1).lower() in _ROLES for m in re.finditer(rf"([A-Za-z]+)\.?\s+{re.escape(name)}\b", text))
 
 
 def asks(text: str) -> bool:

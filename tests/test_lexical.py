@@ -7,8 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from rag import Library
+from rag.cli import cli
 from rag.lexical import FORMAT, LexicalIndex
 
 from .conftest import BBC
@@ -51,10 +53,6 @@ def test_a_new_process_loads_the_index_instead_of_building_it(indexed, settings,
 def test_a_rebuild_deletes_the_saved_index_with_the_store(indexed, articles_dir):
     """``ingest --rebuild`` drops the collections: the saved index of the chunks it dropped goes with them (133 MB on
     the 71,780-chunk store), not at the next save."""
-    from click.testing import CliRunner
-
-    from rag.cli import cli
-
     library, first = indexed
     assert saved(library) == [f"v{FORMAT}-{first.revision}"]
     result = CliRunner().invoke(cli, ["ingest", "--rebuild", str(articles_dir / "business-001.txt")], catch_exceptions=False)

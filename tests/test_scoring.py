@@ -64,6 +64,7 @@ def test_who_is_a_name_prefers_the_sentence_that_says_what_they_are(embedder):
     assert describes("Ann Lee", "Lee was a diver before she studied reefs.")
     assert describes("John Kirby", "“We weren’t in the seat,” Pentagon press secretary John Kirby told reporters.")
     assert not describes("John Kirby", "“We weren’t in the seat,” said John Kirby.")
+    assert describes("John Kirby", "Asked by John Kirby, press secretary John Kirby said no.")  # any mention may say it
     assert not describes("Ann Lee", "Bob Stone met Ann Lee in Paris.") and not describes("Ann Lee", "It praised Ann Lee.")
     text = "Ann Lee met Bob Stone and Carl Ortiz in Paris on Monday. Ann Lee, a marine biologist, studies coral reefs."
     ranked = SentenceScorer(embedder).score("Who is Ann Lee?", [_passage(1, text)])
