@@ -18,7 +18,7 @@ import click
 
 from .config import Settings, offline_environment
 from .errors import RagError
-from .terminal import shown, wrap
+from .terminal import counted, shown, wrap
 
 
 def _settings(**overrides) -> Settings:
@@ -255,7 +255,7 @@ def remove(settings: Settings, ids: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"removed": list(removed)}, indent=2))
         return
-    click.echo(wrap(", ".join(removed), "  ", f"removed {len(removed)} article(s): "))
+    click.echo(wrap(", ".join(removed), "  ", f"removed {counted(len(removed), 'article')}: "))
 
 
 @cli.command(name="eval")

@@ -18,6 +18,11 @@ def shown(text: object) -> str:
                         str(text))
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 article", "3 articles": read better than "1 article(s)"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def width() -> int:
     """The terminal's width (``COLUMNS``, else 80 when not a terminal), at most :data:`MAX_WIDTH`."""
     return max(40, min(MAX_WIDTH, shutil.get_terminal_size((80, 24)).columns))

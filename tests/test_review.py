@@ -96,6 +96,6 @@ def test_articles_and_remove_do_not_load_the_model(seeded, tmp_path):
 
     listed = json.loads(run("articles", "--json").stdout)
     assert [a["title"] for a in listed] == [a.title for a in seeded.articles()]
-    assert "removed 1 article(s)" in run("remove", listed[0]["id"]).stdout
+    assert "removed 1 article:" in run("remove", listed[0]["id"]).stdout
     assert seeded.store.count_articles() == len(listed) - 1
     assert SEEDS.exists()

@@ -50,6 +50,7 @@ def marks(at: AppTest) -> list[str]:
 def test_first_start_indexes_seeds_and_suggests_questions(app_env):
     at = start()
     assert "1 article" in at.sidebar.subheader[-1].value
+    assert [t.value for t in at.toast] == ["Indexed 1 example article from seeds/"]  # not "article(s)"
     labels = [b.label.replace("\\", "") for b in at.button]
     assert NATO_Q in labels
     at.button(key="example-0").click().run()

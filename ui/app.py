@@ -22,6 +22,7 @@ import streamlit as st  # noqa: E402
 
 from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
 from rag.errors import InputError  # noqa: E402
+from rag.terminal import counted  # noqa: E402
 from ui import conversations, render, timebar, timeline  # noqa: E402
 from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
 
@@ -105,7 +106,7 @@ def index_seeds(res: Resources) -> None:
             res.seeded = True
             bar.empty()
     if report.added:
-        st.toast(f"Indexed {len(report.added)} example article(s) from {settings.seeds_path.name}/")
+        st.toast(f"Indexed {counted(len(report.added), 'example article')} from {settings.seeds_path.name}/")
     for p in report.skipped:
         st.warning(f"Not indexed: {render.md_escape(Path(p.path).name)}: {render.md_escape(p.reason)}")
 
@@ -120,7 +121,7 @@ def library_panel(res: Resources) -> None:
                              key="uploader")
     new = [f for f in files or [] if f.file_id not in st.session_state.uploaded_ids]
     if new:
-        bar = st.progress(0.0, text=f"Indexing {len(new)} file(s)…")
+        bar = st.progress(0.0, text=f"Indexing {counted(len(new), 'file')}…")
         try:
             results = ingest_uploads(lib, [(f.name, f.getvalue()) for f in new], settings.uploads_path,
                                      settings.max_upload_mb, res.lock, progress_callback(bar))

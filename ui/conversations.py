@@ -15,6 +15,7 @@ import streamlit as st
 
 from rag import Answer, Filters, Library, RagError, Settings
 from rag.conversations import ConversationStore, ConversationStoreError
+from rag.terminal import counted
 
 from . import render
 from .export import conversation_markdown
@@ -147,7 +148,7 @@ def panel(settings: Settings, library: Library) -> None:
         label = render.md_escape(_clip(info.title))
         when = info.updated[:16].replace("T", " ")
         if st.button(label, key=f"conv-{info.id}", icon=":material/chat_bubble:", width="stretch",
-                     type="primary" if info.id == current else "secondary", help=f"{info.turns} question(s), {when} UTC"):
+                     type="primary" if info.id == current else "secondary", help=f"{counted(info.turns, 'question')}, {when} UTC"):
             open_conversation(settings, library, info.id)
             st.rerun()
 
