@@ -18,7 +18,7 @@ import click
 
 from .config import Settings, offline_environment
 from .errors import RagError
-from .terminal import counted, shown, wrap
+from .terminal import counted, quote_body, shown, wrap
 
 
 def _settings(**overrides) -> Settings:
@@ -142,7 +142,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         click.echo("\n" + wrap(c.title or "Untitled", "    ", f"[{c.number}] "))
         click.echo(wrap(" · ".join(x for x in (c.published or "undated", _source_label(c.source)) if x), "    "))
         for s, e in c.quotes:
-            click.echo(wrap(f"“{c.passage[s:e]}”", "      ", "    "))
+            click.echo(wrap(f"“{quote_body(c.passage[s:e])}”", "      ", "    "))
         _echo_copies(c)
 
 
@@ -189,7 +189,7 @@ def timeline(settings: Settings, query: str, limit: int, since: str | None, unti
         c = e.citation
         click.echo(wrap(f"[{c.number}] {c.title} · {_source_label(c.source)}", "            ", f"{shown(e.published or 'undated'):<10}  "))
         if e.sentence:
-            click.echo(wrap(f"“{e.sentence}”", "            "))
+            click.echo(wrap(f"“{quote_body(e.sentence)}”", "            "))
         _echo_copies(c)
 
 

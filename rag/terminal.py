@@ -23,6 +23,15 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def quote_body(text: str) -> str:
+    """``text`` to show between “ and ”: an opening mark it never closes (a sentence cut from a longer quotation)
+    is dropped rather than doubled, so “Kimmel is not a talented person.” does not read ““Kimmel …”."""
+    body = text.strip()
+    if (body[:1] == "“" and body.count("“") > body.count("”")) or (body[:1] == '"' and body.count('"') % 2):
+        return body[1:]
+    return body
+
+
 def width() -> int:
     """The terminal's width (``COLUMNS``, else 80 when not a terminal), at most :data:`MAX_WIDTH`."""
     return max(40, min(MAX_WIDTH, shutil.get_terminal_size((80, 24)).columns))

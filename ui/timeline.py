@@ -11,6 +11,7 @@ import streamlit as st
 
 from rag import Filters, Library
 from rag.errors import RagError
+from rag.terminal import quote_body
 from rag.timeline import Timeline, timeline
 from ui import render
 
@@ -22,7 +23,7 @@ def timeline_html(t: Timeline, names: Mapping[str, str] | None = None) -> str:
         c = e.citation
         date = (f'<span class="rag-date">{render.esc(e.published)}</span>' if e.published
                 else '<span class="rag-date rag-undated">undated</span>')
-        sentence = f'<div class="rag-passage">“<mark>{render.esc(e.sentence)}</mark>”</div>' if e.sentence else ""
+        sentence = f'<div class="rag-passage">“<mark>{render.esc(quote_body(e.sentence))}</mark>”</div>' if e.sentence else ""
         rows.append(
             f'<li>{date}<div class="rag-card" id="{render.anchor("timeline", c.number)}">'
             f'<div class="rag-card-head"><span class="rag-num">{c.number}</span>'

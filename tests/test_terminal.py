@@ -1,0 +1,20 @@
+"""Human output helpers (rag.terminal): counts read as words, quotations not doubled, terminal-safe text."""
+
+from rag.terminal import counted, quote_body, shown
+
+
+def test_counts_read_as_words():
+    assert (counted(1, "article"), counted(0, "file"), counted(3, "question")) == ("1 article", "0 files", "3 questions")
+
+
+def test_a_quotation_cut_from_a_longer_one_is_not_opened_twice():
+    assert quote_body("“Jimmy Kimmel is not a talented person.") == "Jimmy Kimmel is not a talented person."
+    assert quote_body('"It is over.') == "It is over."
+    # a quotation the sentence closes keeps its marks: nested in the ones around it
+    assert quote_body("“It is over,” she said.") == "“It is over,” she said."
+    assert quote_body('"It is over," she said. ') == '"It is over," she said.'
+    assert quote_body("Officials said it was over.") == "Officials said it was over."
+
+
+def test_control_characters_are_shown_escaped():
+    assert shown("title\x1b[2J\u202e") == "title\\x1b[2J\\u202e"
