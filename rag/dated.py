@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .schema import Answer, Citation
-from .scoring import question_kind
+from .scoring import NOT_NAMES, question_kind
 from .sentences import answer_spans
 from .terms import content_terms
 
@@ -27,8 +27,9 @@ _SEGMENT = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
              "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec")
-_NOT_NAME_WORDS = frozenset((_CALENDAR + " the a an in on at after before while when but and as for from by with since "
-                             "during under over if this that these those it its his her their there here then so or").split())
+# what rag.scoring already takes for grammar's capitals, with month abbreviations and the words that open a sentence
+_NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when from by with since during under over there "
+                                         "here then so or").split())
 _MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|de|van|von|la))*(?:\s+[A-Z][\w'’-]*)?")
 # Measured on a news-2025 sample (benchmarks/dated_eval.py): with 0.4 of the smaller sentence's terms

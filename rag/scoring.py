@@ -51,7 +51,7 @@ _NUMBER = re.compile(r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|ni
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*")
 _QUESTION_WORD = re.compile(r"[\w’'-]+")
 # capitalised for grammar, not because they name something
-_NOT_NAMES = frozenset("""i the a an he she it they we but and mr mrs ms dr in on at of for to as if this that these those
+NOT_NAMES = frozenset("""i the a an he she it they we but and mr mrs ms dr in on at of for to as if this that these those
 his her their its our my monday tuesday wednesday thursday friday saturday sunday january february march april may june
 july august september october november december""".split())
 
@@ -80,7 +80,7 @@ def offers(kind: Kind | None, asked: set[str], text: str) -> bool:
             if m.start() == 0 or (m.start() >= 2 and text[m.start() - 2] in ".!?" and text[m.start() - 1].isspace()):
                 continue  # capitalised because a sentence starts there
             word = m.group(0).lower().rstrip(".")
-            if word not in _NOT_NAMES and word not in asked and word.removesuffix("'s").removesuffix("’s") not in asked:
+            if word not in NOT_NAMES and word not in asked and word.removesuffix("'s").removesuffix("’s") not in asked:
                 return True
     return False
 

@@ -1,4 +1,5 @@
-"""Human output for the CLI: text made safe for a terminal and laid out to its width (80 columns when piped)."""
+"""Human output: counts and quotations worded for people (the CLI and the UI use them), and text made safe for a
+terminal and laid out to its width (80 columns when piped)."""
 
 from __future__ import annotations
 
