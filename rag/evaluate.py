@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +85,17 @@ def score(t: _Tally, q: dict, passages: list[Passage], answer: Answer, any_artic
         t.supported += any(contains_any(c.passage, golds) for c in answer.citations)
 
 
+def week_folds(asked: list[date]) -> list[str]:
+    """Each asked date's fold: the last quarter of the weeks the questions span is ``held_out``; the weeks before it
+    alternate ``even``, ``odd``, … counted from the first week (0). Weights are chosen on the odd and even weeks and
+    checked on the held-out ones, which no choice has seen: a figure tuned on the questions it is reported on
+    does not carry over."""
+    first = min(asked) - timedelta(days=min(asked).weekday())
+    weeks = [(d - timedelta(days=d.weekday()) - first).days // 7 for d in asked]
+    held = math.ceil((max(weeks) + 1) * 3 / 4)
+    return ["held_out" if w >= held else ("odd" if w % 2 else "even") for w in weeks]
+
+
 def rates(t: _Tally) -> dict:
     def r(x: float, n: int) -> float | None:
         return round(x / n, 4) if n else None
@@ -119,6 +132,9 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
 
     any_article = read_scoring(folder) == "any-article"
     tallies = {"all": _Tally(), "time_relative": _Tally(), "other": _Tally()}
+    dated = all(q.get("asked") for q in questions) and bool(questions)
+    folds = week_folds([as_date(q["asked"]) for q in questions]) if dated else [None] * len(questions)
+    by_week = {f: _Tally() for f in ("odd", "even", "held_out")} if dated else {}
     unanswerable = abstained_right = 0
     latencies: list[float] = []
     iterator = questions
@@ -126,7 +142,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         from tqdm import tqdm
 
         iterator = tqdm(questions, unit="q", desc="Questions")
-    for q in iterator:
+    for q, fold in zip(iterator, folds):
         as_of = q.get("asked") or None
         t0 = time.perf_counter()
         answer: Answer = chain.invoke({"question": q["question"], "as_of": as_of})
@@ -138,7 +154,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
             abstained_right += int(answer.abstained)
             continue
         relative = resolve(q["question"], as_date(as_of)).relative
-        for t in (tallies["all"], tallies["time_relative" if relative else "other"]):
+        for t in (tallies["all"], tallies["time_relative" if relative else "other"], *([by_week[fold]] if fold else [])):
             score(t, q, passages, answer, any_article)
     lat = np.array(latencies) * 1000
     t = tallies["all"]
@@ -153,6 +169,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         "abstention": round(abstained_right / unanswerable, 4) if unanswerable else None,  # unanswerable ones declined
         "time_relative": {"answerable": tallies["time_relative"].n, **rates(tallies["time_relative"])},
         "other": {"answerable": tallies["other"].n, **rates(tallies["other"])},
+        **({"by_week": {f: {"answerable": t.n, **rates(t)} for f, t in by_week.items()}} if by_week else {}),
         "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "settings": {"top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,

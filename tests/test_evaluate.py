@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
 from rag import Library, Settings
 from rag.chroma import StoreUnavailableError
-from rag.evaluate import contains_any, evaluate, norm
+from rag.evaluate import contains_any, evaluate, norm, week_folds
 from rag.schema import Answer, Citation, Passage
 from rag.store import Store
 
@@ -185,6 +186,10 @@ def test_eval_scores_a_tiny_set_as_defined(tmp_path, monkeypatch):
     assert gold["retrieval_hit@4"] == round(2 / 3, 4)  # q2's gold article is after its asked date: a miss
     assert gold["time_relative"]["answerable"] == 1 and gold["time_relative"]["retrieval_hit@4"] == 1.0
     assert gold["other"]["answerable"] == 2 and gold["other"]["retrieval_hit@4"] == 0.5
+    # by the week asked: q1 in the first week, q2 in the second, q3 in the last quarter of the 24 weeks (held out)
+    weeks = gold["by_week"]
+    assert (weeks["even"]["answerable"], weeks["odd"]["answerable"], weeks["held_out"]["answerable"]) == (1, 1, 1)
+    assert (weeks["even"]["retrieval_hit@4"], weeks["odd"]["retrieval_hit@4"], weeks["held_out"]["retrieval_hit@4"]) == (1.0, 0.0, 1.0)
 
     (folder / "set.json").write_text(json.dumps({"scoring": "any-article"}))
     anyone = evaluate(folder, settings)
@@ -199,3 +204,11 @@ def test_eval_scores_a_tiny_set_as_defined(tmp_path, monkeypatch):
         assert "unknown scoring 'every-article'" in str(exc)
     else:
         raise AssertionError("an unknown scoring must be refused")
+
+
+def test_week_folds_hold_out_the_last_quarter_of_the_weeks():
+    # news-2025's span: Wednesday 1 Jan 2025 (ISO week 1) to Thursday 18 Dec 2025 (week 51)
+    asked = [date(2025, 1, 1), date(2025, 1, 5), date(2025, 1, 6), date(2025, 9, 21), date(2025, 9, 28), date(2025, 9, 29),
+             date(2025, 12, 18)]  # weeks 0, 0, 1, 37, 38, 39 (ISO week 40: the first held out), 50
+    assert week_folds(asked) == ["even", "even", "odd", "odd", "even", "held_out", "held_out"]
+    assert week_folds([date(2025, 3, 3)]) == ["even"]  # one week: nothing held out
