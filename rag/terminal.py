@@ -11,6 +11,7 @@ import textwrap
 # rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_WIDTH = 100  # wider lines are hard to read even on a wide terminal
+_NESTED = str.maketrans({"“": "‘", "”": "’", '"': "'"})  # a quotation inside a quotation has single marks
 
 
 def shown(text: object) -> str:
@@ -26,11 +27,12 @@ def counted(n: int, noun: str) -> str:
 
 def quote_body(text: str) -> str:
     """``text`` to show between “ and ”: an opening mark it never closes (a sentence cut from a longer quotation)
-    is dropped rather than doubled, so “Kimmel is not a talented person.” does not read ““Kimmel …”."""
+    is dropped rather than doubled, so “Kimmel is not a talented person.” does not read ““Kimmel …”, and the
+    quotation marks it keeps become single ones, as a quotation inside a quotation is written: “‘It is over,’ she said.”"""
     body = text.strip()
     if (body[:1] == "“" and body.count("“") > body.count("”")) or (body[:1] == '"' and body.count('"') % 2):
-        return body[1:]
-    return body
+        body = body[1:]
+    return body.translate(_NESTED)
 
 
 def width() -> int:

@@ -10,9 +10,10 @@ def test_counts_read_as_words():
 def test_a_quotation_cut_from_a_longer_one_is_not_opened_twice():
     assert quote_body("“Jimmy Kimmel is not a talented person.") == "Jimmy Kimmel is not a talented person."
     assert quote_body('"It is over.') == "It is over."
-    # a quotation the sentence closes keeps its marks: nested in the ones around it
-    assert quote_body("“It is over,” she said.") == "“It is over,” she said."
-    assert quote_body('"It is over," she said. ') == '"It is over," she said.'
+    # a quotation the sentence closes keeps its marks, made single: nested in the ones around it
+    assert quote_body("“It is over,” she said.") == "‘It is over,’ she said."
+    assert quote_body('"It is over," she said. ') == "'It is over,' she said."
+    assert quote_body("It is over,” she said.") == "It is over,’ she said."  # closes one opened in an earlier sentence
     assert quote_body("Officials said it was over.") == "Officials said it was over."
 
 
