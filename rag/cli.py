@@ -18,7 +18,7 @@ import click
 
 from .config import Settings, offline_environment
 from .errors import RagError
-from .terminal import counted, quote_body, shown, wrap
+from .terminal import counted, quote_body, searched_line, shown, wrap
 
 
 def _settings(**overrides) -> Settings:
@@ -130,7 +130,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         return
     click.echo(wrap(answer.text))
     if answer.searched:
-        click.echo("\n" + wrap(f"Searched {answer.searched} (as of {answer.as_of})."))
+        click.echo("\n" + wrap(searched_line(answer.searched, answer.as_of, answer.window)))
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo("\nNot supported by the cited passages:")

@@ -35,6 +35,14 @@ def quote_body(text: str) -> str:
     return body.translate(_NESTED)
 
 
+def searched_line(searched: str | None, as_of: object, window: object) -> str | None:
+    """"Searched news from 3–9 Jan 2026 (as of 2026-01-09)."; without a window the period already ends on the
+    as-of day ("Searched news up to 2 Dec 2026."), so it is not said twice."""
+    if not searched:
+        return None
+    return f"Searched {searched} (as of {as_of})." if window else f"Searched {searched}."
+
+
 def width() -> int:
     """The terminal's width (``COLUMNS``, else 80 when not a terminal), at most :data:`MAX_WIDTH`."""
     return max(40, min(MAX_WIDTH, shutil.get_terminal_size((80, 24)).columns))

@@ -1,6 +1,6 @@
 """Human output helpers (rag.terminal): counts read as words, quotations not doubled, terminal-safe text."""
 
-from rag.terminal import counted, quote_body, shown
+from rag.terminal import counted, quote_body, searched_line, shown
 
 
 def test_counts_read_as_words():
@@ -19,3 +19,10 @@ def test_a_quotation_cut_from_a_longer_one_is_not_opened_twice():
 
 def test_control_characters_are_shown_escaped():
     assert shown("title\x1b[2J\u202e") == "title\\x1b[2J\\u202e"
+
+
+def test_the_searched_period_names_the_as_of_day_once():
+    assert searched_line("news up to 2 Dec 2026", "2026-12-02", None) == "Searched news up to 2 Dec 2026."
+    assert (searched_line("news from 3–9 Jan 2026", "2026-01-09", ("2026-01-03", "2026-01-09"))
+            == "Searched news from 3–9 Jan 2026 (as of 2026-01-09).")
+    assert searched_line(None, "2026-01-09", None) is None

@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from rag import Answer
+from rag.terminal import searched_line
 
 
 def as_of_input() -> date:
@@ -18,6 +19,6 @@ def as_of_input() -> date:
 
 
 def searched_caption(answer: Answer) -> None:
-    """Say what was searched: "Searched news from 3–9 Jan 2026 (as of 2026-01-09)"."""
-    if answer.searched:
-        st.caption(f":material/event: Searched {answer.searched} (as of {answer.as_of}).")
+    """Say what was searched, worded by :func:`rag.terminal.searched_line`."""
+    if line := searched_line(answer.searched, answer.as_of, answer.window):
+        st.caption(f":material/event: {line}")
