@@ -17,13 +17,13 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from .boilerplate import link_out_spans, plain
+from .boilerplate import label_end, link_out_spans, plain
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -71,18 +71,42 @@ def question_words(question: str) -> set[str]:
     return {w.lower() for w in _QUESTION_WORD.findall(question)}
 
 
-def offers(kind: Kind | None, asked: set[str], text: str) -> bool:
-    """Whether ``text`` holds a candidate answer of this kind that the question (``asked``) does not already name."""
+def offers(kind: Kind | None, asked: set[str], text: str, names: Collection[str] = ()) -> bool:
+    """Whether ``text`` holds a candidate answer of this kind that the question (``asked``) does not already name.
+
+    A word capitalised only because a sentence starts there counts when ``names`` (:func:`names_in`, from its
+    passage) shows it capitalised elsewhere: "Denny's has implemented a surcharge …" offers a name."""
     if kind == "number":
         return any(m.group(0).lower() not in asked for m in _NUMBER.finditer(text))
     if kind == "name":
         for m in _CAPITALISED.finditer(text):
-            if m.start() == 0 or (m.start() >= 2 and text[m.start() - 2] in ".!?" and text[m.start() - 1].isspace()):
+            word, full = _bare(m.group(0)), m.group(0).lower().rstrip(".")
+            if _starts_sentence(text, m.start()) and word not in names:
                 continue  # capitalised because a sentence starts there
-            word = m.group(0).lower().rstrip(".")
-            if word not in NOT_NAMES and word not in asked and word.removesuffix("'s").removesuffix("’s") not in asked:
+            if word not in NOT_NAMES and word not in asked and full not in asked:
                 return True
     return False
+
+
+def names_in(text: str) -> frozenset[str]:
+    """The words ``text`` capitalises inside its sentences, where a capital marks a name (lower case). Whatever may
+    open a sentence, a line, a quotation or a clause after a colon is left out: "Officials said …" is no name."""
+    out = set()
+    for m in _CAPITALISED.finditer(text):
+        j = m.start() - 1
+        while j >= 0 and text[j] in " \t“\"‘'([":
+            j -= 1
+        if j >= 0 and (text[j].isalnum() or text[j] == ","):  # after a word or a comma: inside a sentence
+            out.add(_bare(m.group(0)))
+    return frozenset(out)
+
+
+def _starts_sentence(text: str, i: int) -> bool:
+    return i == 0 or (i >= 2 and text[i - 2] in ".!?" and text[i - 1].isspace())
+
+
+def _bare(word: str) -> str:
+    return word.lower().rstrip(".").removesuffix("'s").removesuffix("’s")
 
 
 def subject(question: str) -> str | None:
@@ -178,12 +202,14 @@ class SentenceScorer:
                 continue
             sims = vecs @ qvec
             links = link_out_spans(p.text) if self.skip_links else []
+            names = names_in(p.text) if kind == "name" else frozenset()
             for (s, e), sim, t in zip(spans, sims, terms):
+                s += label_end(p.text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
                 text = p.text[s:e]
                 if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links):
                     continue
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
-                typed = self.type_weight if (kind and offers(kind, asked, text)) or (about and describes(about, text)) else 0.0
+                typed = self.type_weight if (kind and offers(kind, asked, text, names)) or (about and describes(about, text)) else 0.0
                 score = (float(sim) + self.overlap_weight * overlap + typed - self.rank_weight * pi
                          + self.passage_weight * p.score / top - self.question_penalty * asks(text)
                          - self.length_weight * math.log(max(len(text.split()), 1)))

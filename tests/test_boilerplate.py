@@ -4,7 +4,7 @@ lines pointing to other stories ("More: …", the teasers after "Check Also") ar
 from __future__ import annotations
 
 from rag import build_chain
-from rag.boilerplate import link_out_spans, plain, repeated_lines
+from rag.boilerplate import label_end, link_out_spans, plain, repeated_lines
 from rag.scoring import SentenceScorer
 
 from .conftest import BBC, SEEDS
@@ -105,3 +105,18 @@ def test_a_more_line_is_not_quoted(library, tmp_path, embedder):
     assert not any("Harbour" in s.text for s in library.scorer.score(question, passages, idf=idf))
     run_in = [p for p in library.search("When does the terminal open?", k=4) if p.title == "Ferry news"]
     assert any("opens in May" in s.text for s in library.scorer.score("When does the terminal open?", run_in, idf=idf))
+
+
+def test_a_widget_label_run_into_a_sentence_is_left_out_of_the_quote(library, tmp_path):
+    label = "AI-assisted summary "
+    summary = "Venice doubled the entry fee for day visitors to 10 euros on busy days."
+    assert label_end(label + summary) == len(label) and label_end(summary) == 0
+    text = (f"{label}{summary}\n\nThe city council said the fee would cut crowds in the old town. Tourists who book a "
+            "hotel night do not pay it, the council said on Tuesday.\n")
+    (tmp_path / "venice.md").write_text(f"---\ntitle: Venice doubles its day-tripper fee\n---\n{text}", encoding="utf-8")
+    library.ingest([tmp_path / "venice.md"])
+    answer = build_chain(library).invoke("Which city doubled its entry fee for day visitors?")
+    assert answer.text.startswith("Venice doubled the entry fee") and "AI-assisted" not in answer.text
+    (citation,) = [c for c in answer.citations if c.number == 1]
+    start, end = citation.quotes[0]
+    assert citation.passage[start:end] == summary  # the citation marks the sentence without the label

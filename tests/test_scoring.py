@@ -4,7 +4,7 @@ import pytest
 
 from rag.chunking import split_sentences
 from rag.schema import Passage
-from rag.scoring import SentenceScorer, describes, offers, question_kind, question_words, subject
+from rag.scoring import SentenceScorer, describes, names_in, offers, question_kind, question_words, subject
 from rag.terms import content_terms, span_terms
 
 from .conftest import BBC
@@ -42,6 +42,18 @@ def test_a_sentence_offers_a_name_or_number_the_question_does_not_give():
     how_many = "How many detainees are still held at Guantanamo Bay?"
     assert offers("number", question_words(how_many), "There are now 15 detainees at the base.")
     assert not offers("number", question_words("Were 11 detainees moved?"), "The 11 detainees were moved.")
+
+
+def test_a_name_that_opens_a_sentence_counts_when_its_passage_shows_it_is_one():
+    passage = ("Officials said egg prices had doubled. Customers at Denny's will pay 50 cents more. “We had no choice,” "
+               "the company said.\n\nDenny's has implemented a temporary surcharge, Reuters reported.")
+    names = names_in(passage)
+    assert names == {"denny", "reuters"}  # not "Officials", "Customers", "We": they open a sentence or a quotation
+    asked = question_words("Which restaurant chain added a surcharge to meals with eggs?")
+    assert offers("name", asked, "Denny's has implemented a temporary surcharge.", names)
+    assert not offers("name", asked, "Denny's has implemented a temporary surcharge.")  # nothing shows it is a name
+    assert not offers("name", asked, "Customers will pay 50 cents more.", names)
+    assert not offers("name", question_words("What did Denny's add to its meals?"), "Denny's added a surcharge.", names)
 
 
 def test_the_sentence_that_names_the_answer_beats_the_one_that_restates_the_question(embedder):
