@@ -154,7 +154,10 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
             abstained_right += int(answer.abstained)
             continue
         relative = resolve(q["question"], as_date(as_of)).relative
-        for t in (tallies["all"], tallies["time_relative" if relative else "other"], *([by_week[fold]] if fold else [])):
+        counted_in = [tallies["all"], tallies["time_relative" if relative else "other"]]
+        if fold:
+            counted_in.append(by_week[fold])
+        for t in counted_in:
             score(t, q, passages, answer, any_article)
     lat = np.array(latencies) * 1000
     t = tallies["all"]

@@ -80,10 +80,10 @@ def offers(kind: Kind | None, asked: set[str], text: str, names: Collection[str]
         return any(m.group(0).lower() not in asked for m in _NUMBER.finditer(text))
     if kind == "name":
         for m in _CAPITALISED.finditer(text):
-            word, full = _bare(m.group(0)), m.group(0).lower().rstrip(".")
+            word = _bare(m.group(0))
             if _starts_sentence(text, m.start()) and word not in names:
                 continue  # capitalised because a sentence starts there
-            if word not in NOT_NAMES and word not in asked and full not in asked:
+            if word not in NOT_NAMES and word not in asked and m.group(0).lower().rstrip(".") not in asked:
                 return True
     return False
 
