@@ -11,7 +11,9 @@ Also") are skipped too, in any library: they are another story's words, so quoti
 article for something it does not say.
 
 A widget's label that scraping ran into the next sentence ("AI-assisted summary Venice's experimental …") is
-left out of the quote, which starts after it.
+left out of the quote, which starts after it. Page furniture that is not a statement (a time stamp "Updated Dec. 9,
+2025, 4:09 p.m. ET", a credit "Contributing: Krystal Nurse/ USA TODAY", a list's lead-in "Products sold in Michigan
+include:") is never quoted: 71 of news-2025's 999 answer sentences were such lines or headings.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ MAX_LISTED = 8  # headlines after a bare label, at most
 # a page widget's label run into the sentence it introduces, scraped without a line break: "AI-assisted summary
 # Venice's experimental payment system …" (USA TODAY's network, 161 articles of news-2025)
 _RUN_IN_LABEL = re.compile(r"AI-assisted summary\s+(?=\S)")
+MAX_STAMP = 64  # characters: "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET" is 50
+_LISTS = re.compile(r"\b(?:are|were|include[sd]?|including|following|below):$")  # "The newest entrants, announced …, are:"
+# the words of a time stamp: "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET"
+_STAMP_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+                         r"|updated|published|posted|last|[ap]\.?m\.?|[ecmp][sd]?t|gmt|bst|utc|at|on|\d+(?:st|nd|rd|th)?\.?")
+_CREDIT = re.compile(r"(?i)\(?(?:contributing|contributors?|(?:additional )?reporting by|editing by|written by|compiled by"
+                     r"|photos? by|photos?:|credit:|image:)|[\w .,&'’-]+ contributed (?:to )?(?:this|reporting)")
+_ASKS_CREDIT = re.compile(r"(?i)\b(?:report|wr[io]te|written|writer|contribut|edit|photo|author|byline)")
 
 
 def plain(text: str) -> str:
@@ -102,3 +112,19 @@ def label_end(sentence: str) -> int:
     """Where a sentence starts after a widget label run into it (0 when it has none): quoted from there."""
     m = _RUN_IN_LABEL.match(sentence)
     return m.end() if m else 0
+
+
+def says_nothing(sentence: str, question: str = "") -> bool:
+    """Whether a sentence is page furniture rather than a statement: a time stamp, a credit, or a lead-in to a list
+    (its last mark a colon, short or ending "… are:"), which would be quoted as an answer with nothing in it. Other
+    long lead-ins say something themselves ("… a pamphlet written by Muhammad Abd al-Salaam Farag, in which he states:").
+    A credit answers a ``question`` about who made the story ("Who reported it?"), and only that."""
+    text = sentence.strip()
+    if _CREDIT.match(text):
+        return not _ASKS_CREDIT.search(question)
+    lead_in = text.rstrip(" \"'”’)")
+    if lead_in.endswith(":") and (lead_in.count(" ") < MAX_WORDS or _LISTS.search(lead_in)):
+        return True
+    if len(text) > MAX_STAMP or not any(c.isdigit() for c in text):  # most sentences: the hot path scores them all
+        return False
+    return all(_STAMP_WORD.fullmatch(w) for w in re.findall(r"[A-Za-z0-9.]+", text))

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .boilerplate import label_end, link_out_spans, plain
+from .boilerplate import label_end, link_out_spans, plain, says_nothing
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -206,7 +206,7 @@ class SentenceScorer:
             for (s, e), sim, t in zip(spans, sims, terms):
                 s += label_end(p.text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
                 text = p.text[s:e]
-                if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links):
+                if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links) or says_nothing(text, question):
                     continue
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 typed = self.type_weight if (kind and offers(kind, asked, text, names)) or (about and describes(about, text)) else 0.0

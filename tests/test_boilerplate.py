@@ -4,7 +4,7 @@ lines pointing to other stories ("More: …", the teasers after "Check Also") ar
 from __future__ import annotations
 
 from rag import build_chain
-from rag.boilerplate import label_end, link_out_spans, plain, repeated_lines
+from rag.boilerplate import label_end, link_out_spans, plain, repeated_lines, says_nothing
 from rag.scoring import SentenceScorer
 
 from .conftest import BBC, SEEDS
@@ -120,3 +120,33 @@ def test_a_widget_label_run_into_a_sentence_is_left_out_of_the_quote(library, tm
     (citation,) = [c for c in answer.citations if c.number == 1]
     start, end = citation.quotes[0]
     assert citation.passage[start:end] == summary  # the citation marks the sentence without the label
+
+
+FURNITURE = ["Updated Dec. 9, 2025, 4:09 p.m. ET", "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET",
+             "Published 5:02 a.m. ET Jan. 3, 2025", "Contributing: Krystal Nurse/ USA TODAY", "Reuters contributed to this story.",
+             "(Reporting by Ann Lee; Editing by Bo Chan)", "Products sold in Michigan include:",
+             "The newest entrants, announced during the live broadcast of the show on April 27, are:"]
+STATEMENTS = ["The vote is at 5 p.m. ET on Monday, Dec. 15.", "On May 5, 2025, the council met.", "Reporters contributed questions.",
+              "Its views were outlined in a pamphlet written by Muhammad Abd al-Salaam Farag, in which he states:"]
+
+
+def test_time_stamps_credits_and_list_lead_ins_say_nothing():
+    assert [t for t in FURNITURE if not says_nothing(t)] == []
+    assert [t for t in STATEMENTS if says_nothing(t)] == []
+    assert not says_nothing("Contributing: Krystal Nurse/ USA TODAY", "Who contributed to the story?")  # a credit answers that
+
+
+def test_page_furniture_is_never_quoted(library, tmp_path):
+    text = ("Updated Dec. 9, 2025, 4:09 p.m. ET\n\nThe Rivertown council approved a toll of 3 dollars on the Elm Street bridge "
+            "on Monday. The toll starts in March, council members said.\n\nVehicles that pay the Elm Street bridge toll "
+            "include:\n\nTrucks over two tonnes pay double. Buses pay nothing.\n\n"
+            "Contributing: Ann Lee/ Rivertown Post\n")
+    (tmp_path / "toll.md").write_text(f"---\ntitle: Rivertown votes for a bridge toll\n---\n{text}", encoding="utf-8")
+    library.ingest([tmp_path / "toll.md"])
+    chain = build_chain(library)
+    for question in ("When was the Elm Street bridge toll updated?", "Which vehicles pay the Elm Street bridge toll?",
+                     "What did Ann Lee of the Rivertown Post find out about the bridge toll?"):
+        answer = chain.invoke(question)
+        assert not answer.abstained, question
+        assert not any(line in answer.text for line in ("4:09 p.m.", "toll include:", "Contributing")), answer.text
+    assert "Contributing: Ann Lee" in chain.invoke("Who contributed to the Rivertown Post story on the bridge toll?").text
