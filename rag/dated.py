@@ -94,14 +94,23 @@ def disagree(a: str, b: str, question: str = "") -> bool:
         return False
     asked, lowered = figures(question), question.lower()
     fa, fb = figures(a) - asked, figures(b) - asked
-    na = {n for n in names(a) if n not in b and n.lower() not in lowered}  # "Grammy Award" is asked in "Grammy Awards"
-    nb = {n for n in names(b) if n not in a and n.lower() not in lowered}
+    all_a, all_b = names(a), names(b)
+    # a name of the other sentence, or the question's ("Grammy Award" is asked in "Grammy Awards"), is no difference,
+    # nor is another form of one ("Treasury Department" / "U.S. Treasury", "Pope Leo XIV" / "Leo")
+    na = {n for n in all_a if n not in b and n.lower() not in lowered and not _variant(n, all_b)}
+    nb = {n for n in all_b if n not in a and n.lower() not in lowered and not _variant(n, all_a)}
     # figures: none in common (one shared value is agreement, the rest detail), and no names on both sides
     # (different figures for "Brazil" and for "Americans" are two subjects, not an update)
     if fa and fb and not fa & fb and not (na and nb):
         return True
     # names: only when the sentences are nearly the same, and not when the question asks for a number
     return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
+
+
+def _variant(name: str, others: set[str]) -> bool:
+    """Whether ``name`` shares a word with one of ``others`` (a name's other form), "of" and the like aside."""
+    words = {w for w in name.split() if w[:1].isupper()}
+    return any(words & {w for w in o.split() if w[:1].isupper()} for o in others)
 
 
 def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:

@@ -134,6 +134,14 @@ def test_agreeing_reports_from_other_days_are_not_a_disagreement():
     assert not disagree("At least three people in Pike County died due to the floods, according to Beshear.",
                         "At least three people have died in Houston and another died in Central Texas.",
                         "How many people died in the floods?")
+    # another form of a name is the same name ("U.S. Treasury" / "Treasury Department", "Pope Leo XIV" / "Leo")
+    assert not disagree("President Trump has ordered the U.S. Treasury to stop minting pennies.",
+                        "President Donald Trump recently announced that he told the Treasury Department to stop minting "
+                        "pennies, ending a 233-year run of the 1-cent coin.", "Which US currency may be on the way out?")
+    assert not disagree("Cardinal Robert Francis Prevost is now Pope Leo XIV following a two-day papal conclave seeking a "
+                        "successor to Pope Francis, who died on April 21.",
+                        "Following a two-day papal conclave, Leo was elected as the successor to Pope Francis — who was the "
+                        "first pope from Latin America and died on April 21 at the age of 88.", "Which country is Pope Leo XIV from?")
     assert disagree("The bridge will cost 410 million pounds, Ann Smith said.", "The bridge will now cost 530 million pounds.")
     assert figures("The parade on Tuesday, September 5, 1882, drew 1,950 people; on Sept. 9 it rained.") == {"1950"}
     assert names("After Lincoln, presidents issued proclamations on Thursday, November 23.") == {"Lincoln"}
