@@ -72,6 +72,13 @@ def test_lines_pointing_to_other_stories_are_found_by_offset():
     assert first == (text.index("More:"), text.index("More:") + len(found[0]))
     # a bare label takes the headlines after it, not the story that goes on
     assert "The state said it would act." not in found and "More than 100 people came." not in found
+    # any label glued to a headline is a link; a dateline glued to its story (a full stop ends it), or a time, is not
+    glued = ("Officials met.\nLive updates:Delta Air Lines plane flips during landing; 18 injured\n"
+             "Kohl's among latest to temporarily shutter:Kohl's to close all US stores\n"
+             "Windsor:The city closed Windsor Lake on Friday.\nThe vote is at 5:30 p.m.\nNote:Results due Monday.")
+    assert [glued[a:b] for a, b in link_out_spans(glued)] == [
+        "Live updates:Delta Air Lines plane flips during landing; 18 injured",
+        "Kohl's among latest to temporarily shutter:Kohl's to close all US stores"]
 
 
 def test_the_seed_article_teaser_for_another_story_is_not_an_answer(library, embedder):
