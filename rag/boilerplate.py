@@ -41,6 +41,10 @@ MAX_LISTED = 8  # headlines after a bare label, at most
 _RUN_IN_LABEL = re.compile(r"AI-assisted summary\s+(?=\S)")
 MAX_STAMP = 64  # characters: "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET" is 50
 _LISTS = re.compile(r"\b(?:are|were|include[sd]?|including|following|below):$")  # "The newest entrants, announced …, are:"
+# a byline after the sentence's own full stop (after a quotation's closing mark it names the speaker), or a picture
+# credit in brackets, at the sentence's end
+_GLUED_TAIL = re.compile(r"(?<=[.!?])\s?[—–]\s?[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,2}\s*$"
+                         r"|\s*\((?:image|photo|picture)(?: credit)?:[^)]*\)\s*$", re.I)
 # the words of a time stamp: "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET"
 _STAMP_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
                          r"|updated|published|posted|last|[ap]\.?m\.?|[ecmp][sd]?t|gmt|bst|utc|at|on|\d+(?:st|nd|rd|th)?\.?")
@@ -115,6 +119,13 @@ def label_end(sentence: str) -> int:
     """Where a sentence starts after a widget label run into it (0 when it has none): quoted from there."""
     m = _RUN_IN_LABEL.match(sentence)
     return m.end() if m else 0
+
+
+def tail_start(sentence: str) -> int:
+    """Where a sentence ends before a live blog's byline or a picture credit glued to it ("… posted on Tuesday.—
+    Sudiksha Kochi", "… north-eastern region (Image credit: AFP via Getty Images)"): quoted up to there."""
+    m = _GLUED_TAIL.search(sentence)
+    return m.start() if m else len(sentence)
 
 
 def says_nothing(sentence: str, question: str = "") -> bool:

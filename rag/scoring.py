@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .boilerplate import label_end, link_out_spans, plain, says_nothing
+from .boilerplate import label_end, link_out_spans, plain, says_nothing, tail_start
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -205,6 +205,7 @@ class SentenceScorer:
             names = names_in(p.text) if kind == "name" else frozenset()
             for (s, e), sim, t in zip(spans, sims, terms):
                 s += label_end(p.text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
+                e = s + tail_start(p.text[s:e])  # "… on Tuesday.— Sudiksha Kochi" up to "Tuesday."
                 text = p.text[s:e]
                 if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links) or says_nothing(text, question):
                     continue

@@ -4,7 +4,7 @@ lines pointing to other stories ("More: …", the teasers after "Check Also") ar
 from __future__ import annotations
 
 from rag import build_chain
-from rag.boilerplate import label_end, link_out_spans, plain, repeated_lines, says_nothing
+from rag.boilerplate import label_end, link_out_spans, plain, repeated_lines, says_nothing, tail_start
 from rag.scoring import SentenceScorer
 
 from .conftest import BBC, SEEDS
@@ -157,3 +157,21 @@ def test_page_furniture_is_never_quoted(library, tmp_path):
         assert not answer.abstained, question
         assert not any(line in answer.text for line in ("4:09 p.m.", "toll include:", "Contributing")), answer.text
     assert "Contributing: Ann Lee" in chain.invoke("Who contributed to the Rivertown Post story on the bridge toll?").text
+
+
+def test_a_byline_or_picture_credit_glued_to_a_sentence_is_left_out_of_the_quote(library, tmp_path):
+    cut = ["Caroline Kennedy called him a predator in a video posted on Tuesday.— Sudiksha Kochi",
+           "Flooding in Libya has killed more than 11,000 people (Image credit: AFP via Getty Images)"]
+    assert [t[:tail_start(t)] for t in cut] == ["Caroline Kennedy called him a predator in a video posted on Tuesday.",
+                                                 "Flooding in Libya has killed more than 11,000 people"]
+    kept = ['"We will rebuild the bridge." — Ann Lee', "The prize went to the best actor — Adrien Brody"]
+    assert [tail_start(t) for t in kept] == [len(t) for t in kept]  # a quotation's speaker, a dash inside a sentence
+    text = ("Live updates from the flood.\n\nThe Derna dam burst after Storm Daniel, the city council said on Monday.— Ann Lee\n\n"
+            "Rescue teams reached the port on Tuesday.\n")
+    (tmp_path / "flood.md").write_text(f"---\ntitle: Flood live\n---\n{text}", encoding="utf-8")
+    library.ingest([tmp_path / "flood.md"])
+    answer = build_chain(library).invoke("Which dam burst after Storm Daniel?")
+    assert answer.text.startswith("The Derna dam burst after Storm Daniel, the city council said on Monday. [1]"), answer.text
+    assert "Ann Lee" not in answer.text
+    start, end = next(c for c in answer.citations if c.number == 1).quotes[0]
+    assert answer.citations[0].passage[start:end].endswith("on Monday.")
