@@ -129,16 +129,41 @@ def tail_start(sentence: str) -> int:
 
 
 def says_nothing(sentence: str, question: str = "") -> bool:
-    """Whether a sentence is page furniture rather than a statement: a time stamp, a credit, or a lead-in to a list
-    (its last mark a colon, short or ending "… are:"), which would be quoted as an answer with nothing in it. Other
-    long lead-ins say something themselves ("… a pamphlet written by Muhammad Abd al-Salaam Farag, in which he states:").
-    A credit answers a ``question`` about who made the story ("Who reported it?"), and only that."""
+    """Whether a sentence is page furniture rather than a statement (:func:`furniture`) for ``question``."""
+    kind = furniture(sentence)
+    return kind == "furniture" or (kind == "credit" and not asks_credit(question))
+
+
+def furniture(sentence: str) -> str | None:
+    """"furniture" for a time stamp or a lead-in to a list (its last mark a colon, short or ending "… are:"), which
+    would be quoted as an answer with nothing in it; "credit" for a credit, which answers only a question about who
+    made the story; None for a statement. Other long lead-ins say something themselves ("… a pamphlet written by
+    Muhammad Abd al-Salaam Farag, in which he states:")."""
     text = sentence.strip()
     if _CREDIT.match(text):
-        return not _ASKS_CREDIT.search(question)
+        return "credit"
     lead_in = text.rstrip(" \"'”’)")
     if lead_in.endswith(":") and (lead_in.count(" ") < MAX_WORDS or _LISTS.search(lead_in)):
-        return True
-    if len(text) > MAX_STAMP or not any(c.isdigit() for c in text):  # most sentences: the hot path scores them all
-        return False
-    return all(_STAMP_WORD.fullmatch(w) for w in re.findall(r"[A-Za-z0-9.]+", text))
+        return "furniture"
+    if len(text) > MAX_STAMP or not any(c.isdigit() for c in text):
+        return None
+    return "furniture" if all(_STAMP_WORD.fullmatch(w) for w in re.findall(r"[A-Za-z0-9.]+", text)) else None
+
+
+def asks_credit(question: str) -> bool:
+    """Whether a question asks who made the story ("Who reported it?", "Who wrote the article?")."""
+    return bool(_ASKS_CREDIT.search(question))
+
+
+def quotable(text: str, spans: list[tuple[int, int]], skip_links: bool = True) -> tuple[list[tuple[int, int]], list[str | None]]:
+    """Each sentence span of a passage as it may be quoted (without a run-in label or a glued byline) and what it is:
+    :func:`furniture`'s kind, or "link" for a line pointing to another story. Depends on the text alone, so a scorer
+    works it out once per passage, not once per question."""
+    links = link_out_spans(text) if skip_links else []
+    quoted, kinds = [], []
+    for s, e in spans:
+        s += label_end(text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
+        e = s + tail_start(text[s:e])  # "… on Tuesday.— Sudiksha Kochi" up to "Tuesday."
+        quoted.append((s, e))
+        kinds.append("link" if any(a <= s and e <= b for a, b in links) else furniture(text[s:e]))
+    return quoted, kinds

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .boilerplate import label_end, link_out_spans, plain, says_nothing, tail_start
+from .boilerplate import asks_credit, plain, quotable
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -145,8 +145,8 @@ class ScoredSentence:
     similarity: float
 
 
-# a chunk's sentence spans, their unit vectors and their terms
-_Read = tuple[list[tuple[int, int]], np.ndarray, list[set[str]]]
+# a chunk's sentence spans as quoted (rag.boilerplate.quotable), their unit vectors, their terms and what each is
+_Read = tuple[list[tuple[int, int]], np.ndarray, list[set[str]], list[str | None]]
 
 
 class SentenceScorer:
@@ -196,18 +196,18 @@ class SentenceScorer:
         kind, asked, about = question_kind(question), question_words(question), subject(question)
         top = max((p.score for p in passages), default=0.0) or 1.0
         skip = self.boilerplate() if self.boilerplate is not None else frozenset()
+        unquoted = {"link", "furniture"} if asks_credit(question) else {"link", "furniture", "credit"}
         out = []
-        for pi, (p, (spans, vecs, terms)) in enumerate(zip(passages, self.read(passages))):
+        for pi, (p, (spans, vecs, terms, kinds)) in enumerate(zip(passages, self.read(passages))):
             if not spans:
                 continue
             sims = vecs @ qvec
-            links = link_out_spans(p.text) if self.skip_links else []
             names = names_in(p.text) if kind == "name" else frozenset()
-            for (s, e), sim, t in zip(spans, sims, terms):
-                s += label_end(p.text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
-                e = s + tail_start(p.text[s:e])  # "… on Tuesday.— Sudiksha Kochi" up to "Tuesday."
+            for (s, e), sim, t, what in zip(spans, sims, terms, kinds):
+                if what in unquoted:
+                    continue
                 text = p.text[s:e]
-                if (skip and plain(text) in skip) or any(a <= s and e <= b for a, b in links) or says_nothing(text, question):
+                if skip and plain(text) in skip:
                     continue
                 overlap = sum(weight[x] for x in q_terms & t) / q_total if q_total else 0.0
                 typed = self.type_weight if (kind and offers(kind, asked, text, names)) or (about and describes(about, text)) else 0.0
@@ -247,7 +247,8 @@ class SentenceScorer:
             vectors.update((p.chunk_id, (spans, v)) for p, (_, _, spans), v in zip(unstored, inputs, pooled))
         for p in missing:
             spans, v = vectors[p.chunk_id]
-            found[p.chunk_id] = (spans, v, span_terms(p.text, spans))
+            quoted, kinds = quotable(p.text, spans, self.skip_links)
+            found[p.chunk_id] = (quoted, v, span_terms(p.text, spans), kinds)
         with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
             self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
             while len(self._cache) > self._cache_size:
