@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     top_k: int = Field(4, ge=1, le=50, description="Passages given to the answerer.")
     fetch_k: int = Field(60, ge=1, le=500, description="Candidates from each of dense and lexical search before fusion "
                                                       "(the time prior can only lift what is fetched).")
+    hnsw_ef_search: int = Field(600, ge=10, le=5000, description=(
+        "Breadth of Chroma's HNSW search: Chroma's default 100 found 97.85% of the exact 60 nearest chunks on news-2025's "
+        "71,780-chunk store, 600 finds 99.88% for 2 ms more per question. Applied to existing stores when opened."))
     rerank_depth: int = Field(12, ge=0, le=100, description="Candidates re-ranked by their best sentence; 0 = fused order.")
     rerank_fusion_weight: float = Field(
         1.0, ge=0, description="Weight of the fused score (best = 1) beside the best sentence's in re-ranking.")

@@ -177,6 +177,7 @@ def evaluate(folder: str | Path, settings: Settings | None = None, limit: int | 
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "settings": {"top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,
                      "chunk_overlap_tokens": settings.chunk_overlap_tokens, "fetch_k": settings.fetch_k,
+                     "hnsw_ef_search": settings.hnsw_ef_search,
                      "rerank_depth": settings.rerank_depth, "rerank_fusion_weight": settings.rerank_fusion_weight,
                      "time_weight": settings.time_weight, "recency_weight": settings.recency_weight,
                      "news_recency_weight": settings.news_recency_weight,

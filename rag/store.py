@@ -101,16 +101,25 @@ class Store:
             "schema_version": SCHEMA_VERSION,
             "sentence_splitter": SPLITTER_VERSION,  # chunk and sentence boundaries follow its rules
         }
-        cosine = {"hnsw": {"space": "cosine"}}
+        cosine = {"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}}
         name = settings.collection
         self.chunks = self.chroma.collection(name, create=True, configuration=cosine,
                                              metadata={**self._identity, "revision": uuid.uuid4().hex})
+        self._search_breadth()
         self.records = self.chroma.collection(f"{name}-articles", create=True, metadata={"schema_version": SCHEMA_VERSION})
         self.texts = self.chroma.collection(f"{name}-texts", create=True)
         if check:
             self._check_identity()
         self._batch = min(self.chroma.max_batch_size(), 2000)
         self._seen = str((self.chunks.metadata or {}).get("revision", ""))
+
+    def _search_breadth(self) -> None:
+        """A store made with another breadth (before 2026-12, Chroma's default 100) searches as wide as a new one:
+        the setting changes no stored data, only how many graph nodes a query visits."""
+        want = self.settings.hnsw_ef_search
+        hnsw = (self.chunks.configuration_json or {}).get("hnsw") or {}
+        if hnsw.get("ef_search", want) != want:
+            self.chunks.modify(configuration={"hnsw": {"ef_search": want}})
 
     def _open_collections(self) -> None:
         name = self.settings.collection

@@ -155,6 +155,18 @@ def test_store_remembers_its_settings(seeded, settings, embedder):
         Library(settings.model_copy(update={"chunk_tokens": 100}), embedder=embedder)
 
 
+def test_a_store_made_with_a_narrower_search_is_widened_when_opened(settings, embedder, tmp_path):
+    """Chroma's default HNSW breadth (100) missed 2% of the exact 60 nearest chunks on a 71,780-chunk store."""
+    old = settings.model_copy(update={"store_path": tmp_path / "old", "hnsw_ef_search": 100})
+    Library(old, embedder=embedder).ingest([SEEDS])
+    assert Library(old, embedder=embedder).store.chunks.configuration_json["hnsw"]["ef_search"] == 100
+    lib = Library(old.model_copy(update={"hnsw_ef_search": settings.hnsw_ef_search}), embedder=embedder)
+    assert lib.store.chunks.configuration_json["hnsw"]["ef_search"] == settings.hnsw_ef_search == 600
+    assert "Kirby" in " ".join(p.text for p in lib.search("Who is the Pentagon press secretary?", k=4))  # same data
+    new = Library(settings.model_copy(update={"store_path": tmp_path / "new"}), embedder=embedder)
+    assert new.store.chunks.configuration_json["hnsw"]["ef_search"] == 600
+
+
 def test_copied_store_keeps_working(seeded, settings, embedder, tmp_path):
     shutil.copytree(settings.store_path, tmp_path / "copy")
     lib = Library(settings.model_copy(update={"store_path": tmp_path / "copy"}), embedder=embedder)
