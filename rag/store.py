@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .chroma import _LOCK, ChromaClient, Guarded
+from .chroma import _LOCK, ChromaClient, Guarded, StoreUnavailableError
 from .chunking import SPLITTER_VERSION
 from .config import Settings
 from .dates import day_number
@@ -119,7 +119,10 @@ class Store:
         want = self.settings.hnsw_ef_search
         hnsw = (self.chunks.configuration_json or {}).get("hnsw") or {}
         if hnsw.get("ef_search", want) != want:
-            self.chunks.modify(configuration={"hnsw": {"ef_search": want}})
+            try:
+                self.chunks.modify(configuration={"hnsw": {"ef_search": want}})
+            except StoreUnavailableError as exc:  # a store this process may only read: it searches as it was made
+                log.warning("could not widen the vector search of %s to ef_search %d: %s", self.where, want, exc)
 
     def _open_collections(self) -> None:
         name = self.settings.collection

@@ -167,6 +167,22 @@ def test_a_store_made_with_a_narrower_search_is_widened_when_opened(settings, em
     assert new.store.chunks.configuration_json["hnsw"]["ef_search"] == 600
 
 
+def test_a_store_that_cannot_be_widened_is_still_searched(settings, embedder, tmp_path, monkeypatch, caplog):
+    from chromadb.api.models.Collection import Collection
+
+    old = settings.model_copy(update={"store_path": tmp_path / "old", "hnsw_ef_search": 100})
+    Library(old, embedder=embedder).ingest([SEEDS])
+
+    def unwritable(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Collection, "modify", unwritable)  # a folder this process may only read (root ignores chmod)
+    lib = Library(old.model_copy(update={"hnsw_ef_search": 600}), embedder=embedder)
+    assert "could not widen the vector search" in caplog.text and "Permission denied" in caplog.text
+    assert lib.store.chunks.configuration_json["hnsw"]["ef_search"] == 100
+    assert "Kirby" in " ".join(p.text for p in lib.search("Who is the Pentagon press secretary?", k=4))
+
+
 def test_copied_store_keeps_working(seeded, settings, embedder, tmp_path):
     shutil.copytree(settings.store_path, tmp_path / "copy")
     lib = Library(settings.model_copy(update={"store_path": tmp_path / "copy"}), embedder=embedder)
