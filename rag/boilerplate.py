@@ -51,6 +51,8 @@ _STAMP_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|
 _CREDIT = re.compile(r"(?i)\(?(?:contributing|contributors?|(?:additional )?reporting by|editing by|written by|compiled by"
                      r"|photos? by|photos?:|credit:|image:)|[\w .,&'’-]+ contributed (?:to )?(?:this|reporting)")
 _ASKS_CREDIT = re.compile(r"(?i)\b(?:report|wr[io]te|written|writer|contribut|edit|photo|author|byline)")
+_UNQUOTED_FOR_CREDITS = frozenset({"link", "furniture"})
+_UNQUOTED = _UNQUOTED_FOR_CREDITS | {"credit"}
 
 
 def plain(text: str) -> str:
@@ -129,16 +131,15 @@ def tail_start(sentence: str) -> int:
 
 
 def says_nothing(sentence: str, question: str = "") -> bool:
-    """Whether a sentence is page furniture rather than a statement (:func:`furniture`) for ``question``."""
-    kind = furniture(sentence)
-    return kind == "furniture" or (kind == "credit" and not asks_credit(question))
+    """Whether a sentence is page furniture rather than a statement (:func:`furniture`), for ``question``."""
+    return furniture(sentence) in unquoted(question)
 
 
 def furniture(sentence: str) -> str | None:
-    """"furniture" for a time stamp or a lead-in to a list (its last mark a colon, short or ending "… are:"), which
-    would be quoted as an answer with nothing in it; "credit" for a credit, which answers only a question about who
-    made the story; None for a statement. Other long lead-ins say something themselves ("… a pamphlet written by
-    Muhammad Abd al-Salaam Farag, in which he states:")."""
+    """What a sentence is when it is not a statement: "furniture" for a time stamp or a lead-in to a list (its last
+    mark a colon, short or ending "… are:"), which would be quoted as an answer with nothing in it; "credit" for a
+    credit, which answers only a question about who made the story; else None. Other long lead-ins say something
+    themselves ("… a pamphlet written by Muhammad Abd al-Salaam Farag, in which he states:")."""
     text = sentence.strip()
     if _CREDIT.match(text):
         return "credit"
@@ -150,9 +151,10 @@ def furniture(sentence: str) -> str | None:
     return "furniture" if all(_STAMP_WORD.fullmatch(w) for w in re.findall(r"[A-Za-z0-9.]+", text)) else None
 
 
-def asks_credit(question: str) -> bool:
-    """Whether a question asks who made the story ("Who reported it?", "Who wrote the article?")."""
-    return bool(_ASKS_CREDIT.search(question))
+def unquoted(question: str) -> frozenset[str]:
+    """The kinds of sentence (:func:`quotable`) never quoted for ``question``: links out and furniture, and credits
+    unless it asks who made the story ("Who reported it?")."""
+    return _UNQUOTED_FOR_CREDITS if _ASKS_CREDIT.search(question) else _UNQUOTED
 
 
 def quotable(text: str, spans: list[tuple[int, int]], skip_links: bool = True) -> tuple[list[tuple[int, int]], list[str | None]]:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .boilerplate import asks_credit, plain, quotable
+from .boilerplate import plain, quotable, unquoted
 from .schema import Passage
 from .sentences import model_input, unpack
 from .terms import content_terms, span_terms
@@ -145,8 +145,9 @@ class ScoredSentence:
     similarity: float
 
 
-# a chunk's sentence spans as quoted (rag.boilerplate.quotable), their unit vectors, their terms and what each is
-_Read = tuple[list[tuple[int, int]], np.ndarray, list[set[str]], list[str | None]]
+# a chunk's sentence spans as quoted (rag.boilerplate.quotable), their unit vectors, their terms, what each is, and
+# the names the chunk capitalises inside its sentences (names_in): all from the text alone, so worked out once
+_Read = tuple[list[tuple[int, int]], np.ndarray, list[set[str]], list[str | None], frozenset[str]]
 
 
 class SentenceScorer:
@@ -196,15 +197,14 @@ class SentenceScorer:
         kind, asked, about = question_kind(question), question_words(question), subject(question)
         top = max((p.score for p in passages), default=0.0) or 1.0
         skip = self.boilerplate() if self.boilerplate is not None else frozenset()
-        unquoted = {"link", "furniture"} if asks_credit(question) else {"link", "furniture", "credit"}
+        never = unquoted(question)
         out = []
-        for pi, (p, (spans, vecs, terms, kinds)) in enumerate(zip(passages, self.read(passages))):
+        for pi, (p, (spans, vecs, terms, kinds, names)) in enumerate(zip(passages, self.read(passages))):
             if not spans:
                 continue
             sims = vecs @ qvec
-            names = names_in(p.text) if kind == "name" else frozenset()
             for (s, e), sim, t, what in zip(spans, sims, terms, kinds):
-                if what in unquoted:
+                if what in never:
                     continue
                 text = p.text[s:e]
                 if skip and plain(text) in skip:
@@ -248,7 +248,7 @@ class SentenceScorer:
         for p in missing:
             spans, v = vectors[p.chunk_id]
             quoted, kinds = quotable(p.text, spans, self.skip_links)
-            found[p.chunk_id] = (quoted, v, span_terms(p.text, spans), kinds)
+            found[p.chunk_id] = (quoted, v, span_terms(p.text, spans), kinds, names_in(p.text))
         with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
             self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)
             while len(self._cache) > self._cache_size:

@@ -121,7 +121,8 @@ class Store:
         if hnsw.get("ef_search", want) != want:
             try:
                 self.chunks.modify(configuration={"hnsw": {"ef_search": want}})
-            except StoreUnavailableError as exc:  # a store this process may only read: it searches as it was made
+            except StoreUnavailableError as exc:  # a server that refuses the write: search as the store was made
+                # (a local folder this process cannot write is refused earlier, at its lock file)
                 log.warning("could not widen the vector search of %s to ef_search %d: %s", self.where, want, exc)
 
     def _open_collections(self) -> None:

@@ -176,7 +176,8 @@ def test_a_store_that_cannot_be_widened_is_still_searched(settings, embedder, tm
     def unwritable(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Collection, "modify", unwritable)  # a folder this process may only read (root ignores chmod)
+    # a server that refuses writes; a local folder we cannot write stops the open earlier, at its lock file
+    monkeypatch.setattr(Collection, "modify", unwritable)
     lib = Library(old.model_copy(update={"hnsw_ef_search": 600}), embedder=embedder)
     assert "could not widen the vector search" in caplog.text and "Permission denied" in caplog.text
     assert lib.store.chunks.configuration_json["hnsw"]["ef_search"] == 100
