@@ -10,7 +10,8 @@ Then the answer is reordered: the newest sentence first, "As of <date>:", the ol
 uncited passage from a later article that disagrees with one of them is cited and leads the same way
 (the answerer ranks sentences by match to the question, and a stale report can match better).
 Everything else (agreeing sentences, undated articles, generated answers whose sentence checks index
-their text) is left as it was.
+their text) is left as it was, and so is history: a sentence that dates its fact to a year well before its
+article ("Washington issued the first proclamation in 1789") is not a report a later one supersedes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january f
 _NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when from by with since during under over there "
                                          "here then so or").split())
 _MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
+_YEAR = re.compile(r"(?<![\w.,])(1[6-9]\d\d|20\d\d)(?![\w.,]\d)")
+_SINCE_YEAR = re.compile(r"(?i)\b(?:since|from)\s+(?:early\s+|late\s+)?(?:1[6-9]|20)\d\d\b")
+_AFTER_NAME = re.compile(r"(?i:\b(?:after|before|since|until|till)\s+)([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|de|van|von|la))*(?:\s+[A-Z][\w'’-]*)?")
 # Measured on a news-2025 sample (benchmarks/dated_eval.py): with 0.4 of the smaller sentence's terms
 # and any differing names, 6 of 111 answers changed and most changes were wrong (a stray "Well, that's a
@@ -94,7 +98,7 @@ def disagree(a: str, b: str, question: str = "") -> bool:
         return False
     asked, lowered = figures(question), question.lower()
     fa, fb = figures(a) - asked, figures(b) - asked
-    all_a, all_b = names(a), names(b)
+    all_a, all_b = names(a) - _reference_points(a), names(b) - _reference_points(b)
     # a name of the other sentence, or the question's ("Grammy Award" is asked in "Grammy Awards"), is no difference,
     # nor is another form of one ("Treasury Department" / "U.S. Treasury", "Pope Leo XIV" / "Leo")
     na = {n for n in all_a if n not in b and n.lower() not in lowered and not _variant(n, all_b)}
@@ -105,6 +109,20 @@ def disagree(a: str, b: str, question: str = "") -> bool:
         return True
     # names: only when the sentences are nearly the same, and not when the question asks for a number
     return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
+
+
+def _reference_points(sentence: str) -> set[str]:
+    """Names a sentence dates by rather than reports ("Presidents after Washington also issued …"): no value of its own."""
+    return {m.group(1) for m in _AFTER_NAME.finditer(sentence)}
+
+
+def history(sentence: str, published: str) -> bool:
+    """Whether ``sentence`` dates what it says to a year at least two before its article's (``published``, ISO):
+    "Abraham Lincoln made Thanksgiving a national holiday in 1863." Such a sentence says when itself; labelled
+    "Earlier (<its article's date>)" it would be misdated, and a later article does not supersede it. "Since 2019"
+    and "from 2019" speak of now."""
+    years = [int(y) for y in _YEAR.findall(sentence)]
+    return bool(years) and max(years) <= int(published[:4]) - 2 and not _SINCE_YEAR.search(sentence)
 
 
 def _variant(name: str, others: set[str]) -> bool:
@@ -126,7 +144,7 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
     cites = {c.number: c for c in answer.citations}
     if not segments or any(s.number not in cites for s in segments):
         return answer
-    dated = [s for s in segments if cites[s.number].published]
+    dated = [s for s in segments if cites[s.number].published and not history(s.text, cites[s.number].published)]
     conflict: set[int] = set()
     for i, a in enumerate(dated):
         for b in dated[i + 1:]:
@@ -176,11 +194,12 @@ def _newer_report(answer: Answer, segments: list[_Segment], cites: dict[int, Cit
             continue
         for i, seg in enumerate(segments):
             when = cites[seg.number].published
-            if not when or p.published <= when:
+            if not when or p.published <= when or history(seg.text, when):
                 continue
             for start, end in answer_spans(p.text):
                 sentence = " ".join(p.text[start:end].split())
-                if len(asked & content_terms(sentence)) >= 2 and disagree(seg.text, sentence, answer.question):
+                if (len(asked & content_terms(sentence)) >= 2 and not history(sentence, p.published)
+                        and disagree(seg.text, sentence, answer.question)):
                     citation = Citation(number=max(cites) + 1, article_id=p.article_id, title=p.title, source=p.source,
                                         published=p.published, chunk_id=p.chunk_id, start=p.start, end=p.end,
                                         passage=p.text, quotes=((start, end),))

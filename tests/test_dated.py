@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from rag import build_chain
 from rag.answer import ExtractiveAnswerer
-from rag.dated import disagree, figures, lead_with_latest, names
+from rag.dated import disagree, figures, history, lead_with_latest, names
 from rag.schema import Answer, Citation
 
 OLD = """---
@@ -158,3 +158,32 @@ def test_the_word_budget_drops_the_older_report_first():
     assert short.text == "As of 2025-01-01: The bridge will now cost 530 million pounds. [1]"
     assert [(c.number, c.article_id) for c in short.citations] == [(1, "a2")]
     assert lead_with_latest(answer, 10) is answer
+
+
+def test_history_is_not_an_update():
+    """news-2025's Thanksgiving answer read "As of 2025-11-24: Presidents after Washington … Earlier (2013-11-26): After
+    Lincoln, …": names a sentence dates by are no answer of its own. A sentence that names its own year long before its
+    article says when itself: "Earlier (<its article's date>)" would misdate it."""
+    question = "Which US president issued the first Thanksgiving proclamation?"
+    newer = ("Presidents after Washington also issued a Thanksgiving proclamation, but the months and days Thanksgiving "
+             "was celebrated varied.")
+    older = "After Lincoln, presidents issued annual Thanksgiving proclamations."
+    assert not disagree(newer, older, question)
+    assert disagree("Presidents like Washington also issued a Thanksgiving proclamation.",
+                    "Presidents like Lincoln also issued a Thanksgiving proclamation.", question)
+    text = ("George Washington issued the first Thanksgiving proclamation in 1789, calling on the nation to give thanks. [1] "
+            "Abraham Lincoln issued the Thanksgiving proclamation in 1863, calling on the nation to give thanks. [2]")
+    answer = Answer(question, text, citations=(cite(1, "2025-11-20"), cite(2, "2025-11-27")))
+    assert disagree(*[s.split(" [")[0] for s in text.split("[1] ")], question)  # as reports, they would disagree
+    assert lead_with_latest(answer) is answer
+    assert history("Lincoln made it a national holiday in 1863.", "2025-11-27")
+    assert not history("The plant employed 1,200 people in 2024.", "2025-03-01")  # last year's figure is still news
+    assert not history("Since 2019 the plant has employed 1,200 people.", "2025-03-01")  # speaks of now
+    assert not history("The plant employs 1,200 people.", "2025-03-01")
+    assert not history("The fund holds 1990.5 million.", "2025-03-01")  # a figure, not a year
+    # an old report that names an old year is left alone, a later report still supersedes one that names none
+    stale = Answer("How many people does the plant employ?", "The plant employs 1,200 people, it said in 2019. [1] "
+                   "The plant now employs 1,500 people, it said. [2]", citations=(cite(1, "2024-01-01"), cite(2, "2025-01-01")))
+    assert lead_with_latest(stale) is stale
+    fresh = replace(stale, text="The plant employs 1,200 people, it said. [1] The plant now employs 1,500 people, it said. [2]")
+    assert lead_with_latest(fresh).text.startswith("As of 2025-01-01: The plant now employs 1,500 people")
