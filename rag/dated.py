@@ -32,7 +32,6 @@ _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january f
 _NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when from by with since during under over there "
                                          "here then so or").split())
 _MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
-_YEAR = re.compile(r"(?<![\w.,])(1[6-9]\d\d|20\d\d)(?![\w.,]\d)")
 _SINCE_YEAR = re.compile(r"(?i)\b(?:since|from)\s+(?:early\s+|late\s+)?(?:1[6-9]|20)\d\d\b")
 _AFTER_NAME = re.compile(r"(?i:\b(?:after|before|since|until|till)\s+)([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|de|van|von|la))*(?:\s+[A-Z][\w'’-]*)?")
@@ -57,11 +56,15 @@ def figures(sentence: str) -> set[str]:
     out = set()
     for m in _NUMBER.finditer(sentence):
         raw = m.group()
-        if (re.fullmatch(r"\d{4}", raw) and 1600 <= int(raw) <= 2100) or _MONTH_BEFORE.search(sentence, 0, m.start()):
+        if _is_year(raw) or _MONTH_BEFORE.search(sentence, 0, m.start()):
             continue
         value = raw.replace(",", "")
         out.add(value.rstrip("0").rstrip(".") if "." in value else value)
     return out
+
+
+def _is_year(raw: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}", raw)) and 1600 <= int(raw) <= 2100
 
 
 def names(sentence: str) -> set[str]:
@@ -121,7 +124,7 @@ def history(sentence: str, published: str) -> bool:
     "Abraham Lincoln made Thanksgiving a national holiday in 1863." Such a sentence says when itself; labelled
     "Earlier (<its article's date>)" it would be misdated, and a later article does not supersede it. "Since 2019"
     and "from 2019" speak of now."""
-    years = [int(y) for y in _YEAR.findall(sentence)]
+    years = [int(raw) for m in _NUMBER.finditer(sentence) if _is_year(raw := m.group())]
     return bool(years) and max(years) <= int(published[:4]) - 2 and not _SINCE_YEAR.search(sentence)
 
 
