@@ -102,12 +102,12 @@ class ChromaClient:
         from .locking import open_lock
 
         path = str(self.settings.store_path)
-        with _LOCK:
+        with _LOCK, errors(self.where):  # a folder we may not write is refused here, in one line
             # Chroma would hand back the system cached for this path (possibly stale, or another
             # client's); take it out so the client below gets a new one, then keep that one to ourselves.
             SharedSystemClient._identifier_to_system.pop(path, None)
             self.settings.store_path.mkdir(parents=True, exist_ok=True)
-            with open_lock(self.settings), errors(self.where):  # Chroma's first-time set-up races between processes
+            with open_lock(self.settings):  # Chroma's first-time set-up races between processes
                 client = chromadb.PersistentClient(path=path, settings=chroma_settings)
             self._generation = _Generation(SharedSystemClient._identifier_to_system.pop(path, None))
             SharedSystemClient._identifier_to_refcount.pop(path, None)
@@ -213,6 +213,11 @@ class Guarded:
         return call
 
 
+def _unwritable(where: str, why: str) -> StoreUnavailableError:
+    return StoreUnavailableError(f"The store at {where} cannot be written ({why}): Chroma writes to its folder "
+                                 "even to answer questions, so give this user write access to it, or copy it.")
+
+
 @contextmanager
 def errors(where: str) -> Iterator[None]:
     """Turn a lost server, refused credentials or an unwritable store folder into a one-line message."""
@@ -229,16 +234,14 @@ def errors(where: str) -> Iterator[None]:
     except ChromaError as exc:
         message = str(exc)
         if "readonly" in message.lower() or "read-only" in message.lower() or "permission" in message.lower():
-            raise StoreUnavailableError(f"The store at {where} cannot be written ({_short(message)}): "
-                                        "check the folder's permissions.") from exc
+            raise _unwritable(where, _short(message)) from exc
         raise
     except ValueError as exc:
         if "Could not connect" in str(exc):
             raise StoreUnavailableError(f"Cannot reach the Chroma server at {where}: is it running?") from exc
         raise
     except PermissionError as exc:
-        raise StoreUnavailableError(f"The store at {where} cannot be written ({exc.strerror}): "
-                                    "check the folder's permissions.") from exc
+        raise _unwritable(where, exc.strerror) from exc
     except Exception as exc:  # noqa: BLE001 - Chroma's HTTP client raises bare Exception(body) for proxy errors
         if type(exc) is Exception and ("401" in str(exc) or "403" in str(exc)):
             raise StoreUnavailableError(f"The Chroma server at {where} refused our credentials: "

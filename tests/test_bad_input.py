@@ -218,6 +218,17 @@ def test_a_100k_character_sentence_is_chunked_within_the_model_limit(library, em
         assert library.search("word500 and more")[0].article_id == article.id
 
 
+def _without_override(cmd: list[str]) -> list[str]:
+    """As root, run ``cmd`` without the capabilities that let root ignore file permissions."""
+    if os.geteuid() != 0:
+        return cmd
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("running as root without util-linux setpriv to drop CAP_DAC_OVERRIDE")
+    caps = "-dac_override,-dac_read_search,-fowner"
+    return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
+
+
 def test_unreadable_file_is_reported(tmp_path):
     """chmod 000 does not stop root: as root the loader runs in a subprocess without the capabilities that bypass it."""
     d = Path(tempfile.mkdtemp(prefix="rag-unreadable-"))
@@ -232,13 +243,7 @@ def test_unreadable_file_is_reported(tmp_path):
         code = ("import json,sys; from rag.loaders import load_paths; "
                 "print(json.dumps([[i.article.title if i.article else None, i.problem.path if i.problem else None, "
                 "i.problem.reason if i.problem else None] for i in load_paths([sys.argv[1]])]))")
-        cmd = [sys.executable, "-c", code, str(d)]
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            if not setpriv:
-                pytest.skip("running as root without util-linux setpriv to drop CAP_DAC_OVERRIDE")
-            caps = "-dac_override,-dac_read_search"
-            cmd = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
+        cmd = _without_override([sys.executable, "-c", code, str(d)])
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(d)}
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(d), timeout=120)
         assert out.returncode == 0, out.stderr
@@ -250,6 +255,29 @@ def test_unreadable_file_is_reported(tmp_path):
         for p in (d / "locked-dir", d / "secret.txt"):
             p.chmod(0o700)
         shutil.rmtree(d)
+
+
+def test_a_store_this_user_cannot_write_is_named_in_one_line(seeded, settings, embedder):
+    """Chroma writes to its folder even to read; the user gets the folder and the fix, not a traceback."""
+    seeded.store.close()
+    folder = settings.store_path
+    modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+    try:
+        for p in modes:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        cmd = _without_override([sys.executable, "-m", "rag", "ask", "Who is the Pentagon press secretary?"])
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "RAG_STORE_PATH": str(folder)}
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=300)
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr, out.stderr
+    assert f"The store at {folder} cannot be written" in out.stderr
+    assert "write access" in out.stderr
+    from rag import Library
+
+    assert Library(settings, embedder=embedder).store.count_articles() == 1  # and nothing in it was lost
 
 
 @pytest.mark.parametrize("original, expected_ext", [
