@@ -44,3 +44,14 @@ def test_counting_many_texts_at_once_counts_each_alone(embedder):
     texts = ["", " lead", "trail ", "two\nlines", "x" * 300, "Café naïve — “quoted”", "ctrl\u0000char\u200b", *TEXTS]
     assert embedder.count_tokens(texts) == [embedder.count_tokens([t])[0] for t in texts]
     assert embedder.count_tokens(texts)[3:5] == [2, 1] and embedder.count_tokens(TEXTS)[2] == 16
+
+
+def test_a_question_is_encoded_as_the_model_encodes_it(embedder):
+    """The question path runs the model's forward pass itself: same truncation, pooling and norm as ``encode``."""
+    texts = ["Who leads NATO?", "", "x " * 400, "İstanbul’s mayor — who?", "日本の首相は誰ですか", *TEXTS]
+    embedder.forget_questions()
+    got = np.stack([embedder.query_vector(t) for t in texts])
+    want = np.stack([embedder.model.encode([t], normalize_embeddings=True, convert_to_numpy=True)[0] for t in texts])
+    assert got.dtype == np.float32 and got.shape == want.shape
+    assert np.min(np.sum(got * want, axis=1)) > 0.99999  # "x " * 400 is cut at the model's 256 tokens, as encode() cuts it
+    assert embedder.query_vector(texts[0]) is embedder.query_vector(texts[0])  # remembered
