@@ -163,17 +163,24 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
         conflict = {index, len(segments) - 1}
     involved = sorted((segments[i] for i in conflict), key=lambda s: cites[s.number].published or "", reverse=True)
     latest = cites[involved[0].number].published
-    parts = [(f"As of {latest}: {involved[0].text}", involved[0].number)]
-    parts += [(f"Earlier ({cites[s.number].published}): {s.text}", s.number) for s in involved[1:]
-              if cites[s.number].published != latest] + [(s.text, s.number) for s in involved[1:]
-                                                         if cites[s.number].published == latest]
+    earlier = [(f"Earlier ({cites[s.number].published}): {s.text}", s.number) for s in involved[1:]
+               if cites[s.number].published != latest]
+    parts = [(f"As of {latest}: {involved[0].text}", involved[0].number), *earlier]
+    parts += [(s.text, s.number) for s in involved[1:] if cites[s.number].published == latest]
     parts += [(s.text, s.number) for i, s in enumerate(segments) if i not in conflict]
     if max_words:
         while len(parts) > 1 and _words(parts) > max_words:
             parts.pop()
         if _words(parts) > max_words:  # the newest sentence alone fills the budget: its date would overrun it
             return answer
-    return _renumber(answer, parts, cites)
+    dated = _renumber(answer, parts, cites)
+    left_out = [cites[n] for text, n in earlier if (text, n) not in parts]
+    if not left_out:
+        return dated
+    # the newest report is not the only one: say where the others are, without the words it would take to quote them
+    reports = "; ".join(f"{c.published}, “{c.title or 'Untitled'}”" for c in left_out)
+    said = "An earlier report differs" if len(left_out) == 1 else "Earlier reports differ"
+    return replace(dated, notes=(*dated.notes, f"{said} but did not fit in the answer: {reports}."))
 
 
 def _words(parts: list[tuple[str, int]]) -> int:

@@ -154,9 +154,11 @@ def test_the_word_budget_drops_the_older_report_first():
     assert full.text == ("As of 2025-01-01: The bridge will now cost 530 million pounds. [1] "
                          "Earlier (2024-01-01): The bridge will cost 410 million pounds. [2]")
     assert [c.article_id for c in full.citations] == ["a2", "a1"]
+    assert full.notes == ()
     short = lead_with_latest(answer, 14)
     assert short.text == "As of 2025-01-01: The bridge will now cost 530 million pounds. [1]"
     assert [(c.number, c.article_id) for c in short.citations] == [(1, "a2")]
+    assert short.notes == ("An earlier report differs but did not fit in the answer: 2024-01-01, “t”.",)
     assert lead_with_latest(answer, 10) is answer
 
 
