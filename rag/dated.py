@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from .schema import Answer, Citation
 from .scoring import NOT_NAMES, question_kind
 from .sentences import answer_spans
-from .terms import content_terms
+from .terms import content_terms, tokenize
 
 _SEGMENT = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
@@ -31,6 +31,8 @@ _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january f
 # what rag.scoring already takes for grammar's capitals, with month abbreviations and the words that open a sentence
 _NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when from by with since during under over there "
                                          "here then so or").split())
+_SCALES = frozenset("hundr thousand million billion trillion mln bn m k".split())  # stems of tokenize()
+_CLAUSE_END = re.compile(r"[,;:()!?]|\.(?:\s|$)")
 _MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
 _SINCE_YEAR = re.compile(r"(?i)\b(?:since|from)\s+(?:early\s+|late\s+)?(?:1[6-9]|20)\d\d\b")
 _AFTER_NAME = re.compile(r"(?i:\b(?:after|before|since|until|till)\s+)([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
@@ -53,14 +55,35 @@ class _Segment:
 def figures(sentence: str) -> set[str]:
     """The numbers of a sentence, normalised ("1,200" -> "1200"); dates are not figures: years (1600-2100 written
     without a comma) and days of a month ("May 16", "Sept. 9", reported on different days by nature)."""
-    out = set()
+    return set(units(sentence))
+
+
+def units(sentence: str) -> dict[str, set[str]]:
+    """Each figure of :func:`figures` -> what it counts: the currency sign before it, "%" after it, or the next two
+    words of its clause that are not stop words, scales ("million") or numbers ("21 of the 80 people on board":
+    "people", "board"), stemmed. An empty set when nothing follows: such a figure may count anything."""
+    out: dict[str, set[str]] = {}
     for m in _NUMBER.finditer(sentence):
         raw = m.group()
         if _is_year(raw) or _MONTH_BEFORE.search(sentence, 0, m.start()):
             continue
         value = raw.replace(",", "")
-        out.add(value.rstrip("0").rstrip(".") if "." in value else value)
+        value = value.rstrip("0").rstrip(".") if "." in value else value
+        counted = out.setdefault(value, set())
+        if m.start() and sentence[m.start() - 1] in "$£€¥":
+            counted.add(sentence[m.start() - 1])
+        after = sentence[m.end():]
+        if after.startswith("%") or after.lower().startswith((" percent", " per cent")):
+            counted.add("%")
+            continue
+        clause = _CLAUSE_END.split(after[:80], 1)[0]  # "$21.50, or 5% more": the comma ends what 21.50 counts
+        counted.update([w for w in tokenize(clause) if w not in _SCALES and not w.isdigit()][:2])
     return out
+
+
+def _comparable(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
+    """Whether some figure of ``a`` and some of ``b`` count the same thing (or either may count anything)."""
+    return any(not ua or not ub or ua & ub for ua in a.values() for ub in b.values())
 
 
 def _is_year(raw: str) -> bool:
@@ -109,7 +132,9 @@ def disagree(a: str, b: str, question: str = "") -> bool:
     # figures: none in common (one shared value is agreement, the rest detail), and no names on both sides
     # (different figures for "Brazil" and for "Americans" are two subjects, not an update)
     if fa and fb and not fa & fb and not (na and nb):
-        return True
+        # and of the same thing: "1,400 miles long" against "2,900 individual reefs" is two facts, not an update
+        ua, ub = units(a), units(b)
+        return _comparable({f: ua[f] for f in fa}, {f: ub[f] for f in fb})
     # names: only when the sentences are nearly the same, and not when the question asks for a number
     return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from rag import build_chain
 from rag.answer import ExtractiveAnswerer
-from rag.dated import disagree, figures, history, lead_with_latest, names
+from rag.dated import disagree, figures, history, lead_with_latest, names, units
 from rag.schema import Answer, Citation
 
 OLD = """---
@@ -143,6 +143,19 @@ def test_agreeing_reports_from_other_days_are_not_a_disagreement():
                         "Following a two-day papal conclave, Leo was elected as the successor to Pope Francis — who was the "
                         "first pope from Latin America and died on April 21 at the age of 88.", "Which country is Pope Leo XIV from?")
     assert disagree("The bridge will cost 410 million pounds, Ann Smith said.", "The bridge will now cost 530 million pounds.")
+    # figures disagree when they count the same thing: "21 of the 80 people" against "18 of the 80 people" …
+    delta = "All 80 people on board survived after a Delta Air Lines plane flipped over after landing in which city?"
+    assert disagree("A Delta Air Lines regional jet flipped on its roof while landing at Toronto Pearson Airport, injuring 21 of "
+                    "the 80 people onboard.", "A Delta Air Lines regional jet flipped upside down upon arrival at Canada's "
+                    "Toronto Pearson Airport on Monday, injuring 18 of the 80 people on board, officials said.", delta)
+    # … not "1,400 miles long" against "2,900 individual reefs on 900 islands" (news-2025: two facts, both true)
+    assert not disagree("At more than 1,400 miles long, Australia's Great Barrier Reef is the world's largest coral reef and "
+                        "the planet's biggest structure made by living organisms.", "The Great Barrier Reef is the world's "
+                        "largest reef, and is made up of over 2,900 individual reefs on 900 islands in the Pacific Ocean off "
+                        "of Queensland, Australia.", "Which of the following is the world’s largest coral reef?")
+    assert units("It cost $21.50, or 5% more, and 410 million pounds in 2024.") == {
+        "21.5": {"$"}, "5": {"%"}, "410": {"pound"}}
+    assert units("Turnout was 61") == {"61": set()}  # nothing follows: it may count anything
     assert figures("The parade on Tuesday, September 5, 1882, drew 1,950 people; on Sept. 9 it rained.") == {"1950"}
     assert names("After Lincoln, presidents issued proclamations on Thursday, November 23.") == {"Lincoln"}
 
