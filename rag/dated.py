@@ -31,7 +31,7 @@ _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january f
 # what rag.scoring already takes for grammar's capitals, with month abbreviations and the words that open a sentence
 _NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when from by with since during under over there "
                                          "here then so or").split())
-_SCALES = frozenset("hundr thousand million billion trillion mln bn m k".split())  # stems of tokenize()
+_SCALES = frozenset("hundr thousand million billion trillion mln bn".split())  # stems of tokenize()
 _CLAUSE_END = re.compile(r"[,;:()!?]|\.(?:\s|$)")
 _MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
 _SINCE_YEAR = re.compile(r"(?i)\b(?:since|from)\s+(?:early\s+|late\s+)?(?:1[6-9]|20)\d\d\b")
@@ -131,10 +131,11 @@ def disagree(a: str, b: str, question: str = "") -> bool:
     nb = {n for n in all_b if n not in a and n.lower() not in lowered and not _variant(n, all_a)}
     # figures: none in common (one shared value is agreement, the rest detail), and no names on both sides
     # (different figures for "Brazil" and for "Americans" are two subjects, not an update)
+    # and of the same thing: "1,400 miles long" against "2,900 individual reefs" is two facts, not an update
     if fa and fb and not fa & fb and not (na and nb):
-        # and of the same thing: "1,400 miles long" against "2,900 individual reefs" is two facts, not an update
         ua, ub = units(a), units(b)
-        return _comparable({f: ua[f] for f in fa}, {f: ub[f] for f in fb})
+        if _comparable({f: ua[f] for f in fa}, {f: ub[f] for f in fb}):
+            return True
     # names: only when the sentences are nearly the same, and not when the question asks for a number
     return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
 
