@@ -81,9 +81,10 @@ def units(sentence: str) -> dict[str, set[str]]:
     return out
 
 
-def _comparable(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
-    """Whether some figure of ``a`` and some of ``b`` count the same thing (or either may count anything)."""
-    return any(not ua or not ub or ua & ub for ua in a.values() for ub in b.values())
+def _comparable(a: list[set[str]], b: list[set[str]]) -> bool:
+    """Whether some figure of ``a`` and some of ``b`` (their :func:`units`) count the same thing, or either may count
+    anything."""
+    return any(not ua or not ub or ua & ub for ua in a for ub in b)
 
 
 def _is_year(raw: str) -> bool:
@@ -123,7 +124,8 @@ def disagree(a: str, b: str, question: str = "") -> bool:
     if shared < SAME_SLOT or a.rstrip().endswith("?") or b.rstrip().endswith("?"):
         return False
     asked, lowered = figures(question), question.lower()
-    fa, fb = figures(a) - asked, figures(b) - asked
+    ua, ub = units(a), units(b)
+    fa, fb = set(ua) - asked, set(ub) - asked
     all_a, all_b = names(a) - _reference_points(a), names(b) - _reference_points(b)
     # a name of the other sentence, or the question's ("Grammy Award" is asked in "Grammy Awards"), is no difference,
     # nor is another form of one ("Treasury Department" / "U.S. Treasury", "Pope Leo XIV" / "Leo")
@@ -132,10 +134,8 @@ def disagree(a: str, b: str, question: str = "") -> bool:
     # figures: none in common (one shared value is agreement, the rest detail), and no names on both sides
     # (different figures for "Brazil" and for "Americans" are two subjects, not an update)
     # and of the same thing: "1,400 miles long" against "2,900 individual reefs" is two facts, not an update
-    if fa and fb and not fa & fb and not (na and nb):
-        ua, ub = units(a), units(b)
-        if _comparable({f: ua[f] for f in fa}, {f: ub[f] for f in fb}):
-            return True
+    if fa and fb and not fa & fb and not (na and nb) and _comparable([ua[f] for f in fa], [ub[f] for f in fb]):
+        return True
     # names: only when the sentences are nearly the same, and not when the question asks for a number
     return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
 

@@ -133,7 +133,7 @@ class Embedder(Embeddings):
             return np.zeros((0, self.dimension), dtype=np.float32), []
         if pieces is None:
             pieces = [_pieces(e) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
-        keep = self.max_tokens - len(self._head) - len(self._tail)  # truncated as the model would
+        keep = self._room
         order = np.argsort([-len(p) for p in pieces], kind="stable")  # as encode(): little padding per batch
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[np.ndarray] = [vectors[:0]] * len(texts)
@@ -147,8 +147,7 @@ class Embedder(Embeddings):
                 for r, p in enumerate(read):
                     n = len(self._head) + len(p) + len(self._tail)
                     ids[r, :n], mask[r, :n] = [*self._head, *p.ids.tolist(), *self._tail], 1
-                out = model({"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
-                             "token_type_ids": torch.zeros_like(torch.from_numpy(ids)), "modality": "text"})
+                out = _forward(model, torch.from_numpy(ids), torch.from_numpy(mask))
                 vecs = torch.nn.functional.normalize(out["sentence_embedding"], dim=1)
                 weights, empty = _span_weights(read, [spans[i] for i in rows], width, len(self._head))
                 sums = torch.bmm(torch.from_numpy(weights), out["token_embeddings"])
@@ -190,12 +189,15 @@ class Embedder(Embeddings):
         11.8 ms on a float32 CPU) than through ``SentenceTransformer.encode``, with the same vector (cosine 1.0)."""
         import torch
 
-        keep = self.max_tokens - len(self._head) - len(self._tail)  # truncated as the model would
-        ids = torch.tensor([[*self._head, *self._fast.encode(text, add_special_tokens=False).ids[:keep], *self._tail]])
+        ids = torch.tensor([[*self._head, *self._fast.encode(text, add_special_tokens=False).ids[:self._room], *self._tail]])
         with self._lock, torch.inference_mode():
-            out = self.model({"input_ids": ids, "attention_mask": torch.ones_like(ids),
-                              "token_type_ids": torch.zeros_like(ids), "modality": "text"})
+            out = _forward(self.model, ids, torch.ones_like(ids))
             return torch.nn.functional.normalize(out["sentence_embedding"], dim=1)[0].numpy().astype(np.float32)
+
+    @property
+    def _room(self) -> int:
+        """Word pieces the model reads of a text, between [CLS] and [SEP]: the rest is cut, as the model cuts it."""
+        return self.max_tokens - len(self._head) - len(self._tail)
 
     def forget_questions(self) -> None:
         """Empty the question-vector cache (benchmarks time the encoding of every question)."""
@@ -205,6 +207,13 @@ class Embedder(Embeddings):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
         return [len(e.ids) for e in self._fast.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def _forward(model, ids, mask) -> dict:
+    """The sentence-transformers modules run on token ids we framed ourselves (one segment, text modality)."""
+    import torch
+
+    return model({"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids), "modality": "text"})
 
 
 def _pieces(encoding) -> WordPieces:

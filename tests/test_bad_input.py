@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag import Settings
+from rag import Library, Settings
 from rag.cli import cli
 from rag.errors import InputError
 from rag.loaders import SUPPORTED, load_paths, safe_upload_name
@@ -275,8 +275,6 @@ def test_a_store_this_user_cannot_write_is_named_in_one_line(seeded, settings, e
     assert "Traceback" not in out.stderr, out.stderr
     assert f"The store at {folder} cannot be written" in out.stderr
     assert "write access" in out.stderr
-    from rag import Library
-
     assert Library(settings, embedder=embedder).store.count_articles() == 1  # and nothing in it was lost
 
 
