@@ -27,11 +27,17 @@ def counted(n: int, noun: str) -> str:
 
 def quote_body(text: str) -> str:
     """``text`` to show between “ and ”: an opening mark it never closes (a sentence cut from a longer quotation)
-    is dropped rather than doubled, so “Kimmel is not a talented person.” does not read ““Kimmel …”, and the
-    quotation marks it keeps become single ones, as a quotation inside a quotation is written: “‘It is over,’ she said.”"""
+    is dropped rather than doubled, so “Kimmel is not a talented person.” does not read ““Kimmel …”; a closing mark
+    it never opened (the article left the opening one out, or the sentence starts inside the quotation) gets its
+    opening one, as the answer's text does; and the quotation marks it keeps become single ones, as a quotation
+    inside a quotation is written: “‘It is over,’ she said.”"""
     body = text.strip()
     if (body[:1] == "“" and body.count("“") > body.count("”")) or (body[:1] == '"' and body.count('"') % 2):
         body = body[1:]
+    elif body.count("”") > body.count("“"):
+        body = "“" + body
+    elif body.count('"') % 2:
+        body = '"' + body
     return body.translate(_NESTED)
 
 

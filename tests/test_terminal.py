@@ -13,7 +13,9 @@ def test_a_quotation_cut_from_a_longer_one_is_not_opened_twice():
     # a quotation the sentence closes keeps its marks, made single: nested in the ones around it
     assert quote_body("“It is over,” she said.") == "‘It is over,’ she said."
     assert quote_body('"It is over," she said. ') == "'It is over,' she said."
-    assert quote_body("It is over,” she said.") == "It is over,’ she said."  # closes one opened in an earlier sentence
+    # closes one opened in an earlier sentence, or never opened in the article: opened here, as the answer's text is
+    assert quote_body("It is over,” she said.") == "‘It is over,’ she said."
+    assert quote_body('It is over," she said.') == "'It is over,' she said."
     assert quote_body("Officials said it was over.") == "Officials said it was over."
 
 
