@@ -121,6 +121,12 @@ WATCH_STREAM = """() => {
 }"""
 
 
+COVERED = """selector => {
+  const el = document.querySelector(selector), r = el.getBoundingClientRect();
+  return !el.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+}"""
+
+
 def test_cited_answer_shows_the_highlighted_passage(page):
     page.evaluate(WATCH_STREAM)
     answer = ask(page, NATO_Q)
@@ -154,9 +160,13 @@ def test_cited_answer_shows_the_highlighted_passage(page):
     article = page.locator(".rag-article")
     article.wait_for()
     assert "The Taliban warned NATO" in article.inner_text()
+    assert "000_d74854d57afea269.txt · undated" in page.get_by_role("dialog").inner_text()  # as on its card
     assert any("Stoltenberg" in m for m in article.locator("mark").all_inner_texts())
     page.screenshot(path=str(ARTIFACTS / "article-dialog.png"))
+    # nothing covers the dialog's close button (the first start's toast did, for its four seconds)
+    assert page.evaluate(COVERED, "[data-testid='stDialog'] button[aria-label='Close']") is False
     page.keyboard.press("Escape")
+    page.locator("[data-testid='stDialog']").wait_for(state="detached")  # closed: toasts show again
 
     # export as Markdown
     with page.expect_download() as info:
@@ -221,4 +231,6 @@ def test_other_reports_and_the_timeline(page):
     assert dates[:3] == ["2023-06-01", "2024-03-05", "2025-09-18"] and set(dates[3:]) == {"undated"}, dates
     assert timeline.inner_text().count("Work starts on harbour bridge") == 1  # the copy is not a row of its own...
     assert timeline.locator("details.rag-copies summary").all_inner_texts() == ["Also reported by 1 other source"]
+    widths = {round(box["width"]) for box in (c.bounding_box() for c in timeline.locator(".rag-card").all())}
+    assert len(widths) == 1, f"every row's card should fill the row, whatever its text: {widths}"
     page.screenshot(path=str(ARTIFACTS / "timeline.png"), full_page=True)

@@ -278,8 +278,7 @@ def article_dialog(res: Resources, turn: int, number: int) -> None:
             st.warning("The article changed since this answer; the cited passage is no longer in it.")
             start = end = 0
     meta = [render.source_html(article.source, original_names(res.library.settings.uploads_path))]
-    if article.published:
-        meta.append(render.esc(article.published))
+    meta.append(render.date_html(article.published))
     st.html(f'<div class="rag-card-head"><span class="rag-num">{number}</span>'
             f'<span class="rag-title">{render.esc(article.title)}</span></div>'
             f'<div class="rag-meta">{" · ".join(meta)} · <a href="#rag-cited">jump to the cited passage</a></div>')

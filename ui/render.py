@@ -127,6 +127,11 @@ def answer_html(answer: Answer, prefix: str) -> str:
     return f'<div class="rag-answer">{_MARKER.sub(marker, esc(answer.text))}</div>'
 
 
+def date_html(published: str | None) -> str:
+    """An article's date, or "undated": never left blank, so a missing date is not mistaken for a missing field."""
+    return f"<span>{esc(published)}</span>" if published else '<span class="rag-undated">undated</span>'
+
+
 def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = None, note: str | None = None) -> str:
     """A compact card: number, title, source and date, then the passage with the cited sentences marked.
 
@@ -134,7 +139,7 @@ def citation_html(c: Citation, prefix: str, names: Mapping[str, str] | None = No
     """
     text, spans, cut_before, cut_after = excerpt(c.passage, c.quotes)
     meta = [source_html(c.source, names)] if c.source else []
-    meta.append(f"<span>{esc(c.published)}</span>" if c.published else '<span class="rag-undated">undated</span>')
+    meta.append(date_html(c.published))
     return (
         f'<div class="rag-card" id="{anchor(prefix, c.number)}">'
         f'<div class="rag-card-head"><span class="rag-num">{c.number}</span>'
@@ -232,4 +237,7 @@ CSS = """<style>
 .rag-date { flex: none; width: 6.5rem; font-size: .85rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .rag-date.rag-undated { opacity: .55; font-weight: 500; font-style: italic; }
 .rag-timeline .rag-passage mark { background: rgba(255, 196, 0, .45); color: inherit; border-radius: .2em; }
+.rag-timeline > li > .rag-card { flex: 1; min-width: 0; }
+/* a toast (the first start's "Indexed 1 example article") sits above dialogs and covered the article's close button */
+body:has([data-testid="stDialog"]) [data-testid="stToastContainer"] { display: none; }
 </style>"""
