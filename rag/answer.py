@@ -13,6 +13,10 @@ from .schema import Answer, Citation, Passage
 from .scoring import ScoredSentence, SentenceScorer, asks, closing
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
+# a question of stop words and marks alone ("what is the", "Why?") asks nothing a passage could answer: quoting the
+# closest sentences anyway read as an answer to a question nobody asked
+NOTHING_ASKED = ("The question names nothing to look for: ask about a person, place, event or figure in the "
+                 "articles.")
 MIN_FURTHER_WORDS = 5  # a sentence after the first must be at least this long
 
 

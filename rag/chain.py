@@ -9,7 +9,7 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from .answer import ExtractiveAnswerer
+from .answer import NOTHING_ASKED, ExtractiveAnswerer
 from .condense import strip_context
 from .dated import lead_with_latest
 from .dates import as_date
@@ -19,6 +19,7 @@ from .lexical import LexicalIndex
 from .library import Library
 from .retrieval import Filters, HybridRetriever, time_focus
 from .schema import Answer
+from .terms import content_terms
 from .timeexpr import content_question, resolve
 
 
@@ -94,6 +95,10 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
                  "window": tuple(d.isoformat() for d in scope.period) if scope.period else None}
         if scope.note:
             notes = (*notes, scope.note)
+        if lex.ids and not content_terms(searched):  # a follow-up's search carries its context: "Who is he?" is not caught here
+            yield Answer(question=question, text=NOTHING_ASKED, abstained=True, notes=notes, standalone_question=searched,
+                         **stamp)
+            return
         if lex.ids and not lex.published_by(day):
             yield Answer(question=question, text=f"No article was published by {day.isoformat()}: every indexed article is "
                          "later, so there is nothing to answer from as of that day.", abstained=True, notes=notes,
