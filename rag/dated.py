@@ -33,6 +33,9 @@ _NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when f
                                          "here then so or").split())
 _SCALES = frozenset("hundr thousand million billion trillion mln bn".split())  # stems of tokenize()
 _CLAUSE_END = re.compile(r"[,;:()!?]|\.(?:\s|$)")
+# "about 2,300 steps" reports the same figure as "2,337 steps", rounded: a hedge before a figure says it is approximate
+_HEDGED = re.compile(r"(?i)\b(?:about|around|nearly|almost|roughly|approximately|some|close to|more than|over|upwards of|"
+                     r"at least|as (?:many|few|much|little) as|up to|under|less than|fewer than)\s+[$£€¥]?$|~\s*$")
 _MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
 _SINCE_YEAR = re.compile(r"(?i)\b(?:since|from)\s+(?:early\s+|late\s+)?(?:1[6-9]|20)\d\d\b")
 _AFTER_NAME = re.compile(r"(?i:\b(?:after|before|since|until|till)\s+)([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
@@ -67,9 +70,7 @@ def units(sentence: str) -> dict[str, set[str]]:
         raw = m.group()
         if _is_year(raw) or _MONTH_BEFORE.search(sentence, 0, m.start()):
             continue
-        value = raw.replace(",", "")
-        value = value.rstrip("0").rstrip(".") if "." in value else value
-        counted = out.setdefault(value, set())
+        counted = out.setdefault(_value(raw), set())
         if m.start() and sentence[m.start() - 1] in "$£€¥":
             counted.add(sentence[m.start() - 1])
         after = sentence[m.end():]
@@ -79,6 +80,30 @@ def units(sentence: str) -> dict[str, set[str]]:
         clause = _CLAUSE_END.split(after[:80], 1)[0]  # "$21.50, or 5% more": the comma ends what 21.50 counts
         counted.update([w for w in tokenize(clause) if w not in _SCALES and not w.isdigit()][:2])
     return out
+
+
+def hedged(sentence: str) -> set[str]:
+    """The figures of :func:`units` (normalised the same way) that a hedge makes approximate: "about 2,300"."""
+    return {_value(m.group()) for m in _NUMBER.finditer(sentence) if _HEDGED.search(sentence, 0, m.start())}
+
+
+def _value(raw: str) -> str:
+    value = raw.replace(",", "")
+    return value.rstrip("0").rstrip(".") if "." in value else value
+
+
+def _rounds_to(exact: str, rounded: str) -> bool:
+    """Whether ``exact`` is within a unit of ``rounded``'s last significant digit: 2337 of "about 2300" (a unit of
+    100), not 2337 of "about 2400"... nor 21 of 18."""
+    whole, _, decimals = rounded.partition(".")
+    unit = 10.0 ** -len(decimals) if decimals else 10.0 ** (len(whole) - len(whole.rstrip("0")))
+    return abs(float(exact) - float(rounded)) <= unit if whole.rstrip("0") else False
+
+
+def _in_common(fa: set[str], fb: set[str], approx_a: set[str], approx_b: set[str]) -> bool:
+    """A figure both sentences give, exactly or as one's approximation of the other's ("about 2,300" / "2,337")."""
+    return bool(fa & fb) or any(b in approx_b and _rounds_to(a, b) or a in approx_a and _rounds_to(b, a)
+                                for a in fa for b in fb)
 
 
 def _comparable(a: list[set[str]], b: list[set[str]]) -> bool:
@@ -134,7 +159,9 @@ def disagree(a: str, b: str, question: str = "") -> bool:
     # figures: none in common (one shared value is agreement, the rest detail), and no names on both sides
     # (different figures for "Brazil" and for "Americans" are two subjects, not an update)
     # and of the same thing: "1,400 miles long" against "2,900 individual reefs" is two facts, not an update
-    if fa and fb and not fa & fb and not (na and nb) and _comparable([ua[f] for f in fa], [ub[f] for f in fb]):
+    # and not one's rounding of the other: "about 2,300 steps" is "2,337 steps" as a headline reports it
+    if (fa and fb and not _in_common(fa, fb, hedged(a), hedged(b)) and not (na and nb)
+            and _comparable([ua[f] for f in fa], [ub[f] for f in fb])):
         return True
     # names: only when the sentences are nearly the same, and not when the question asks for a number
     return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from rag import build_chain
 from rag.answer import ExtractiveAnswerer
-from rag.dated import disagree, figures, history, lead_with_latest, names, units
+from rag.dated import disagree, figures, hedged, history, lead_with_latest, names, units
 from rag.schema import Answer, Citation
 
 OLD = """---
@@ -153,6 +153,16 @@ def test_agreeing_reports_from_other_days_are_not_a_disagreement():
                         "the planet's biggest structure made by living organisms.", "The Great Barrier Reef is the world's "
                         "largest reef, and is made up of over 2,900 individual reefs on 900 islands in the Pacific Ocean off "
                         "of Queensland, Australia.", "Which of the following is the world’s largest coral reef?")
+    # a hedged figure is the other rounded: "about 2,300 steps" reports the "2,337 steps" of the same study (news-2025:
+    # it was called an update); a hedge does not cover a figure outside its last digit's unit, and bare figures still differ
+    steps = "Walking how many steps per day reduces the risk of a host of serious diseases, according to new research?"
+    study = ("According to a study published in the European Journal of Preventive Cardiology, walking as few as 2,337 steps "
+             "a day has been shown to substantially reduce the risk of dying from cardiovascular disease.")
+    assert not disagree(study, "◾ Walking about 2,300 steps a day can reduce the risk of dying from cardiovascular disease "
+                        "(disease of the heart and blood vessels).", steps)
+    assert disagree(study, "Walking about 2,500 steps a day can reduce the risk of dying from cardiovascular disease.", steps)
+    assert disagree(study, "Walking 2,300 steps a day can reduce the risk of dying from cardiovascular disease.", steps)
+    assert hedged("It costs about $5,000, more than 20% of 300 people, ~1.5 tonnes.") == {"5000", "20", "1.5"}
     assert units("It cost $21.50, or 5% more, and 410 million pounds in 2024.") == {
         "21.5": {"$"}, "5": {"%"}, "410": {"pound"}}
     assert units("Turnout was 61") == {"61": set()}  # nothing follows: it may count anything
