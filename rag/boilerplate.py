@@ -38,7 +38,7 @@ _ENDS_SENTENCE = re.compile(r"[.!][\"'”’)\]]*\s*$")  # a headline or a tease
 MAX_LISTED = 8  # headlines after a bare label, at most
 # a page widget's label run into the sentence it introduces, scraped without a line break: "AI-assisted summary
 # Venice's experimental payment system …" (USA TODAY's network, 161 articles of news-2025)
-_RUN_IN_LABEL = re.compile(r"AI-assisted summary\s+(?=\S)")
+_RUN_IN_LABEL = re.compile(r"(?:AI-assisted summary|[◾▪■•●►▶◆◼➤])\s+(?=\S)")  # a list's bullet glyph too: "◾ Walking …"
 MAX_STAMP = 64  # characters: "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET" is 50
 _LISTS = re.compile(r"\b(?:are|were|include[sd]?|including|following|below):$")  # "The newest entrants, announced …, are:"
 # a byline after the sentence's own full stop (after a quotation's closing mark it names the speaker), or a picture
@@ -118,7 +118,8 @@ def link_out_spans(text: str) -> list[tuple[int, int]]:
 
 
 def label_end(sentence: str) -> int:
-    """Where a sentence starts after a widget label run into it (0 when it has none): quoted from there."""
+    """Where a sentence starts after a widget label run into it or a list's bullet glyph (0 when it has neither):
+    quoted from there."""
     m = _RUN_IN_LABEL.match(sentence)
     return m.end() if m else 0
 

@@ -118,6 +118,8 @@ def test_a_widget_label_run_into_a_sentence_is_left_out_of_the_quote(library, tm
     label = "AI-assisted summary "
     summary = "Venice doubled the entry fee for day visitors to 10 euros on busy days."
     assert label_end(label + summary) == len(label) and label_end(summary) == 0
+    # a list item's bullet glyph (news-2025: "◾ Walking about 2,300 steps a day …" was quoted with it) is not quoted either
+    assert label_end("◾ Walking about 2,300 steps a day.") == 2 and label_end("•  State law passed: June 1978.") == 3
     text = (f"{label}{summary}\n\nThe city council said the fee would cut crowds in the old town. Tourists who book a "
             "hotel night do not pay it, the council said on Tuesday.\n")
     (tmp_path / "venice.md").write_text(f"---\ntitle: Venice doubles its day-tripper fee\n---\n{text}", encoding="utf-8")
