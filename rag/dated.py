@@ -94,15 +94,17 @@ def _value(raw: str) -> str:
 
 def _rounds_to(exact: str, rounded: str) -> bool:
     """Whether ``exact`` is within a unit of ``rounded``'s last significant digit: 2337 of "about 2300" (a unit of
-    100), not 2337 of "about 2400"... nor 21 of 18."""
+    100) and 0.47 of "about 0.5", not 2337 of "about 2500"."""
+    if not float(rounded):
+        return False
     whole, _, decimals = rounded.partition(".")
     unit = 10.0 ** -len(decimals) if decimals else 10.0 ** (len(whole) - len(whole.rstrip("0")))
-    return abs(float(exact) - float(rounded)) <= unit if whole.rstrip("0") else False
+    return abs(float(exact) - float(rounded)) <= unit
 
 
 def _in_common(fa: set[str], fb: set[str], approx_a: set[str], approx_b: set[str]) -> bool:
     """A figure both sentences give, exactly or as one's approximation of the other's ("about 2,300" / "2,337")."""
-    return bool(fa & fb) or any(b in approx_b and _rounds_to(a, b) or a in approx_a and _rounds_to(b, a)
+    return bool(fa & fb) or any((b in approx_b and _rounds_to(a, b)) or (a in approx_a and _rounds_to(b, a))
                                 for a in fa for b in fb)
 
 

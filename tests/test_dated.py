@@ -163,6 +163,9 @@ def test_agreeing_reports_from_other_days_are_not_a_disagreement():
     assert disagree(study, "Walking about 2,500 steps a day can reduce the risk of dying from cardiovascular disease.", steps)
     assert disagree(study, "Walking 2,300 steps a day can reduce the risk of dying from cardiovascular disease.", steps)
     assert hedged("It costs about $5,000, more than 20% of 300 people, ~1.5 tonnes.") == {"5000", "20", "1.5"}
+    assert not disagree("The fund grew 0.47% in March, the bank said on Monday.", "The fund grew about 0.5% in March, the "
+                        "bank said.") and disagree("The fund grew 0.47% in March, the bank said on Monday.",
+                                                   "The fund grew 0.62% in March, the bank said.")
     assert units("It cost $21.50, or 5% more, and 410 million pounds in 2024.") == {
         "21.5": {"$"}, "5": {"%"}, "410": {"pound"}}
     assert units("Turnout was 61") == {"61": set()}  # nothing follows: it may count anything
