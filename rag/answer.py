@@ -138,8 +138,8 @@ def _prefix_end(text: str, n_words: int) -> int:
     return len(text)
 
 
-def _balance_quotes(text: str) -> str:
-    """A sentence cut from inside a quotation gets its opening mark back, so the answer reads right."""
+def balance_quotes(text: str) -> str:
+    """A sentence cut from inside a quotation gets its opening mark back, so the answer (and a quote of it) reads right."""
     if text.count("”") > text.count("“"):
         return "“" + text
     if text.count('"') % 2 and not text.startswith('"'):
@@ -155,7 +155,7 @@ def compose(question: str, passages: list[Passage], picks: list[tuple[int, int, 
     for pi, s, e, text in picks:
         n = numbers.setdefault(pi, len(numbers) + 1)
         quotes.setdefault(pi, []).append((s, e))
-        parts.append(f"{_balance_quotes(text.strip())} [{n}]")
+        parts.append(f"{balance_quotes(text.strip())} [{n}]")
     citations = tuple(
         Citation(number=n, article_id=passages[pi].article_id, title=passages[pi].title, source=passages[pi].source,
                  published=passages[pi].published, chunk_id=passages[pi].chunk_id, start=passages[pi].start,

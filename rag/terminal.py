@@ -7,6 +7,8 @@ import re
 import shutil
 import textwrap
 
+from .answer import balance_quotes
+
 # Terminal control characters and bidirectional overrides: an article or file name could use them to
 # rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -34,10 +36,8 @@ def quote_body(text: str) -> str:
     body = text.strip()
     if (body[:1] == "“" and body.count("“") > body.count("”")) or (body[:1] == '"' and body.count('"') % 2):
         body = body[1:]
-    elif body.count("”") > body.count("“"):
-        body = "“" + body
-    elif body.count('"') % 2:
-        body = '"' + body
+    else:
+        body = balance_quotes(body)
     return body.translate(_NESTED)
 
 
