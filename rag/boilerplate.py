@@ -36,9 +36,10 @@ _GLUED_LINK = re.compile(r"[^:\n]{3,90}:[A-Z‘'\"“][^\n]*")
 _BARE_LABEL = re.compile(rf"(?i)\s*{_LINK_LABEL}\s*:?\s*$")
 _ENDS_SENTENCE = re.compile(r"[.!][\"'”’)\]]*\s*$")  # a headline or a teaser cut off with "…" does not
 MAX_LISTED = 8  # headlines after a bare label, at most
-# a page widget's label run into the sentence it introduces, scraped without a line break: "AI-assisted summary
-# Venice's experimental payment system …" (USA TODAY's network, 161 articles of news-2025)
-_RUN_IN_LABEL = re.compile(r"(?:AI-assisted summary|[◾▪■•●►▶◆◼➤])\s+(?=\S)")  # a list's bullet glyph too: "◾ Walking …"
+# what a quote starts after: a page widget's label run into the sentence it introduces, scraped without a line break
+# ("AI-assisted summary Venice's experimental payment system …": USA TODAY's network, 161 articles of news-2025),
+# or a list item's bullet glyph ("◾ Walking about 2,300 steps a day …")
+_LEAD_IN = re.compile(r"(?:AI-assisted summary|[◾▪■•●►▶◆◼➤])\s+(?=\S)")
 MAX_STAMP = 64  # characters: "Dec. 15, 2025 Updated Dec. 16, 2025, 4:13 p.m. ET" is 50
 _LISTS = re.compile(r"\b(?:are|were|include[sd]?|including|following|below):$")  # "The newest entrants, announced …, are:"
 # a byline after the sentence's own full stop (after a quotation's closing mark it names the speaker), or a picture
@@ -120,7 +121,7 @@ def link_out_spans(text: str) -> list[tuple[int, int]]:
 def label_end(sentence: str) -> int:
     """Where a sentence starts after a widget label run into it or a list's bullet glyph (0 when it has neither):
     quoted from there."""
-    m = _RUN_IN_LABEL.match(sentence)
+    m = _LEAD_IN.match(sentence)
     return m.end() if m else 0
 
 
