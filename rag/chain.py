@@ -97,7 +97,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
             notes = (*notes, scope.note)
         if lex.ids and not content_terms(searched):  # a follow-up's search carries its context: "Who is he?" is not caught here
             yield Answer(question=question, text=NOTHING_ASKED, abstained=True, notes=notes, standalone_question=searched,
-                         **stamp)
+                         **{**stamp, "searched": None})  # nothing was searched: no "Searched news up to …" under it
             return
         if lex.ids and not lex.published_by(day):
             yield Answer(question=question, text=f"No article was published by {day.isoformat()}: every indexed article is "

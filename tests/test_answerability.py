@@ -97,7 +97,7 @@ def test_bad_input_gets_a_clear_answer_or_a_clear_decline(chain, question):
 @pytest.mark.parametrize("question", ["what is the", "Why?", "Who is he?", "?!?! ... ,,,", "Is it?"])
 def test_a_question_of_stop_words_alone_is_told_so(chain, question):
     answer = chain.invoke(question)  # it used to quote the sentences closest to "what is the"
-    assert answer.abstained and answer.text == NOTHING_ASKED and answer.citations == ()
+    assert answer.abstained and answer.text == NOTHING_ASKED and answer.citations == () and answer.searched is None
 
 
 def test_a_follow_up_of_stop_words_is_read_with_its_conversation(chain):
