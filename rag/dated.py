@@ -145,8 +145,11 @@ def overlap(a: str, b: str) -> float:
     return shared / min(len(ca), len(cb)) if shared >= SAME_SLOT_TERMS else 0.0
 
 
-def disagree(a: str, b: str, question: str = "") -> bool:
-    """Whether sentences ``a`` and ``b`` give different figures or names for the same thing."""
+def disagree(a: str, b: str, question: str = "", known: str = "") -> bool:
+    """Whether sentences ``a`` and ``b`` give different figures or names for the same thing.
+
+    ``known`` is what the older report ``b`` said around it (its passage): a name of the newer ``a`` found there
+    was no news when ``b`` was written ("Glendale" then, "Arizona" now, and that report named Arizona too)."""
     shared = overlap(a, b)
     if shared < SAME_SLOT or a.rstrip().endswith("?") or b.rstrip().endswith("?"):
         return False
@@ -166,7 +169,8 @@ def disagree(a: str, b: str, question: str = "") -> bool:
             and _comparable([ua[f] for f in fa], [ub[f] for f in fb])):
         return True
     # names: only when the sentences are nearly the same, and not when the question asks for a number
-    return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(na and nb)
+    news = {n for n in na if n not in known}
+    return shared >= SAME_SLOT_NAMES and question_kind(question) != "number" and bool(news and nb)
 
 
 def _reference_points(sentence: str) -> set[str]:
@@ -206,7 +210,10 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
     conflict: set[int] = set()
     for i, a in enumerate(dated):
         for b in dated[i + 1:]:
-            if cites[a.number].published != cites[b.number].published and disagree(a.text, b.text, answer.question):
+            if cites[a.number].published == cites[b.number].published:
+                continue
+            new, old = sorted((a, b), key=lambda s: cites[s.number].published or "", reverse=True)
+            if disagree(new.text, old.text, answer.question, cites[old.number].passage):
                 conflict |= {segments.index(a), segments.index(b)}
     if not conflict:
         newer = _newer_report(answer, segments, cites)
@@ -264,7 +271,7 @@ def _newer_report(answer: Answer, segments: list[_Segment], cites: dict[int, Cit
             for start, end in answer_spans(p.text):
                 sentence = " ".join(p.text[start:end].split())
                 if (len(asked & content_terms(sentence)) >= 2 and not history(sentence, p.published)
-                        and disagree(seg.text, sentence, answer.question)):
+                        and disagree(sentence, seg.text, answer.question, cites[seg.number].passage)):
                     citation = Citation(number=max(cites) + 1, article_id=p.article_id, title=p.title, source=p.source,
                                         published=p.published, chunk_id=p.chunk_id, start=p.start, end=p.end,
                                         passage=p.text, quotes=((start, end),))

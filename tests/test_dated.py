@@ -173,6 +173,34 @@ def test_agreeing_reports_from_other_days_are_not_a_disagreement():
     assert names("After Lincoln, presidents issued proclamations on Thursday, November 23.") == {"Lincoln"}
 
 
+def test_a_name_the_older_report_already_gave_is_no_update():
+    """news-2025 called Arizona an update of Glendale: the memorial's city on 2025-09-14, its state on 2025-09-18. The
+    older report named Arizona (and Utah, and Turning Point USA) a few lines on, so the newer one told nothing new."""
+    question = "A massive memorial service was recently held for conservative political activist Charlie Kirk in which state?"
+    newer = ("A public memorial service for conservative activist Charlie Kirk, who was assassinated in Utah on Sept. 10, will "
+             "be held Sunday, Sept. 21, in Arizona, Turning Point USA announced.")
+    older = "A public memorial service for slain conservative activist Charlie Kirk will be held at State Farm Stadium in Glendale."
+    passage = (f"{older} The stadium can hold up to 73,000 people. Kirk was fatally shot while speaking at Utah Valley "
+               "University. His casket was returned to his home state of Arizona. Vigils were held at Turning Point USA.")
+    assert disagree(newer, older, question)  # the two sentences alone
+    assert not disagree(newer, older, question, known=passage)
+    # a successor the older report did not know of is still news, whatever else it said
+    appointed = "The Acme mining company appointed Bob Jones as chief executive."
+    smith = "Ann Smith was appointed chief executive of the Acme mining company."
+    assert disagree(appointed, smith, known=f"{smith} Acme mines copper in Chile.")
+    assert not disagree(appointed, smith, known=f"{smith} Bob Jones is expected to succeed her.")
+
+    text = f"{newer} [1] {older} [2]"
+    answer = Answer(question, text, citations=(replace(cite(1, "2025-09-18"), passage=newer),
+                                               replace(cite(2, "2025-09-14"), passage=passage)))
+    assert lead_with_latest(answer) is answer
+    unknown = replace(answer, citations=(answer.citations[0], replace(answer.citations[1], passage=older)))
+    assert lead_with_latest(unknown).text.startswith("As of 2025-09-18: A public memorial service")
+    swapped = replace(answer, text=f"{older} [1] {newer} [2]", citations=(  # the older report cited first
+        replace(cite(1, "2025-09-14"), passage=passage), replace(cite(2, "2025-09-18"), passage=newer)))
+    assert lead_with_latest(swapped) is swapped
+
+
 def test_the_word_budget_drops_the_older_report_first():
     text = "The bridge will cost 410 million pounds. [1] The bridge will now cost 530 million pounds. [2]"
     answer = Answer("What will the bridge cost?", text, citations=(cite(1, "2024-01-01"), cite(2, "2025-01-01")))
