@@ -18,7 +18,7 @@ import click
 
 from .config import Settings, offline_environment
 from .errors import RagError
-from .terminal import counted, quote_body, searched_line, shown, wrap
+from .terminal import answer_lines, counted, quote_body, searched_line, shown, wrap
 
 
 def _settings(**overrides) -> Settings:
@@ -128,7 +128,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         data.pop("passages", None)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(wrap(answer.text))
+    click.echo(wrap("\n".join(answer_lines(answer))))
     if answer.searched:
         click.echo("\n" + wrap(searched_line(answer.searched, answer.as_of, answer.window)))
     unsupported = [s for s in answer.sentences if not s.supported]

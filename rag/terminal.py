@@ -8,11 +8,14 @@ import shutil
 import textwrap
 
 from .answer import balance_quotes
+from .schema import Answer
+from .scoring import closing
 
 # Terminal control characters and bidirectional overrides: an article or file name could use them to
 # rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_WIDTH = 100  # wider lines are hard to read even on a wide terminal
+_QUOTED = re.compile(r"\s*(.+?\[\d+\])(?=\s|$)", re.S)  # an extractive answer: quotes, each ending in its marker
 _NESTED = str.maketrans({"“": "‘", "”": "’", '"': "'"})  # a quotation inside a quotation has single marks
 
 
@@ -39,6 +42,29 @@ def quote_body(text: str) -> str:
     else:
         body = balance_quotes(body)
     return body.translate(_NESTED)
+
+
+def answer_lines(answer: Answer) -> list[str]:
+    """The answer's text as lines to show. A quote that ends without a full stop (a headline or subhead quoted from the
+    page) stands on a line of its own, as it does on the page: run on, "Trump, conservative leaders honor Charlie
+    Kirk [1] Vance calls Kirk a 'great American leader' [2] But Vance also …" reads as one sentence. A generated
+    answer (its markers may sit inside a sentence) and an abstention are one line, as written."""
+    text = answer.text.strip()
+    if answer.abstained or answer.sentences or _QUOTED.sub("", text).strip():
+        return [text]
+    lines: list[str] = []
+    prose: list[str] = []
+    for quote in (q.strip() for q in _QUOTED.findall(text)):
+        if closing(quote[:quote.rindex("[")]).endswith((".", "!", "?", "…")):
+            prose.append(quote)
+            continue
+        if prose:
+            lines.append(" ".join(prose))
+            prose = []
+        lines.append(quote)
+    if prose:
+        lines.append(" ".join(prose))
+    return lines
 
 
 def searched_line(searched: str | None, as_of: object, window: object) -> str | None:

@@ -37,6 +37,29 @@ def test_ingest_ask_articles_remove(tmp_path):
     assert r.exit_code == 1 and "No article with id" in r.output
 
 
+FESTIVAL = """---
+title: River festival returns to Exampleton
+published: 2025-06-01
+---
+The river festival returns to Exampleton this weekend after a two-year break, with music, food stalls and fireworks.
+
+Boat parade moves to Saturday
+
+The boat parade, usually held on Sunday, will start at noon on Saturday, organisers said.
+"""
+
+
+def test_a_quoted_subhead_is_printed_on_a_line_of_its_own(tmp_path):
+    (tmp_path / "festival.md").write_text(FESTIVAL)
+    run("ingest", str(tmp_path / "festival.md"))
+    question = "When will the boat parade start?"
+    text = json.loads(run("ask", "--json", question).stdout)["text"]
+    assert "fireworks. [1] Boat parade moves to Saturday [1] The boat parade" in text  # the answer's text is one run
+    lines = run("ask", question).output.splitlines()
+    at = lines.index("Boat parade moves to Saturday [1]")
+    assert lines[at - 1].endswith("fireworks. [1]") and lines[at + 1].startswith("The boat parade, usually held")
+
+
 def test_user_mistakes_are_one_line_errors(tmp_path):
     r = run("ask", "Who is the Secretary General of NATO?")
     assert r.exit_code == 1 and "No articles are indexed" in r.output and "Traceback" not in r.output

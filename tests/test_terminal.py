@@ -1,6 +1,7 @@
 """Human output helpers (rag.terminal): counts read as words, quotations not doubled, terminal-safe text."""
 
-from rag.terminal import counted, quote_body, searched_line, shown
+from rag.schema import Answer, SentenceCheck
+from rag.terminal import answer_lines, counted, quote_body, searched_line, shown
 
 
 def test_counts_read_as_words():
@@ -28,3 +29,25 @@ def test_the_searched_period_names_the_as_of_day_once():
     assert (searched_line("news from 3–9 Jan 2026", "2026-01-09", ("2026-01-03", "2026-01-09"))
             == "Searched news from 3–9 Jan 2026 (as of 2026-01-09).")
     assert searched_line(None, "2026-01-09", None) is None
+
+
+def test_a_quoted_headline_stands_on_a_line_of_its_own():
+    """news-2025 read "Trump, conservative leaders honor Charlie Kirk [1] Vance calls Kirk a 'great American leader' [2]
+    But Vance also …": headlines run into each other and into the next sentence."""
+    text = ("Trump, conservative leaders honor Charlie Kirk [1] Vance calls Kirk a 'great American leader' [2] "
+            "But Vance also acknowledged Kirk’s influence. [2] He called him “a great American leader.” [2]")
+    assert answer_lines(Answer("q", text)) == [
+        "Trump, conservative leaders honor Charlie Kirk [1]", "Vance calls Kirk a 'great American leader' [2]",
+        "But Vance also acknowledged Kirk’s influence. [2] He called him “a great American leader.” [2]"]
+    prose = "As of 2025-09-18: It costs 530 million. [1] Earlier (2024-03-05): It costs 410 million. [2] Why? [3]"
+    assert answer_lines(Answer("q", prose)) == [prose]
+    assert answer_lines(Answer("q", "A sentence. [1] A subhead [1] Another sentence. [1]")) == [
+        "A sentence. [1]", "A subhead [1]", "Another sentence. [1]"]
+    # a generated answer's markers may sit inside its sentences; an abstention has none
+    generated = "Jens Stoltenberg [1] and John Kirby [2]"
+    check = SentenceCheck(text=generated, cited=(1, 2), supported=True, score=0.9, start=0, end=len(generated))
+    assert answer_lines(Answer("q", generated, sentences=(check,))) == [generated]
+    assert answer_lines(Answer("q", "Stoltenberg [1] said so, and Kirby [2] agreed.")) == [
+        "Stoltenberg [1] said so, and Kirby [2] agreed."]
+    assert answer_lines(Answer("q", "The articles do not answer this question.", abstained=True)) == [
+        "The articles do not answer this question."]

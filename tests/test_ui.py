@@ -239,6 +239,22 @@ def test_article_html_marks_passage_and_quotes():
     assert '<span id="rag-cited"></span><mark>Two &lt;b&gt;bold&lt;/b&gt;.</mark>' in out
 
 
+def test_a_quoted_subhead_is_shown_on_a_line_of_its_own(library, tmp_path):
+    from rag import build_chain
+
+    from .test_cli import FESTIVAL
+
+    (tmp_path / "festival.md").write_text(FESTIVAL)
+    library.ingest([tmp_path / "festival.md"])
+    answer = build_chain(library).invoke("When will the boat parade start?")
+    assert "fireworks. [1] Boat parade moves to Saturday [1] The boat parade" in answer.text
+    shown = render.answer_html(answer, "t0")
+    assert re.search(r"fireworks\. <a [^>]*>1</a><br>Boat parade moves to Saturday <a [^>]*>1</a><br>The boat parade",
+                     shown), shown
+    md = conversation_markdown([("When will the boat parade start?", answer)])
+    assert "Boat parade moves to Saturday \\[1\\]  \nThe boat parade" in md, md
+
+
 def test_safe_name_never_uses_the_uploaded_path():
     name = safe_name("../../etc/cron.d/evil.TXT")
     assert name.startswith("evil-") and name.endswith(".txt") and "/" not in name and ".." not in name

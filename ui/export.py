@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rag import Answer
+from rag.terminal import answer_lines
 
 from .render import merge_spans
 
@@ -38,7 +39,7 @@ def conversation_markdown(turns: Sequence[tuple[str, Answer]], when: datetime | 
         if answer.abstained:
             lines += [f"*{_md(answer.text)}*", ""]
             continue
-        lines += [_md(answer.text), ""]
+        lines += ["  \n".join(_md(line) for line in answer_lines(answer)), ""]  # two spaces: a line break
         if answer.citations:
             lines += ["Sources:", ""]
         for c in answer.citations:

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from urllib.parse import urlsplit
 
 from rag import Answer, Citation
+from rag.terminal import answer_lines
 
 _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -113,7 +114,8 @@ def anchor(prefix: str, number: int) -> str:
 
 
 def answer_html(answer: Answer, prefix: str) -> str:
-    """The answer text escaped, its ``[n]`` markers turned into links to the citation cards."""
+    """The answer text escaped, its ``[n]`` markers turned into links to the citation cards, a quoted headline on a
+    line of its own (:func:`rag.terminal.answer_lines`)."""
     if answer.abstained:
         return f'<div class="rag-abstain"><span class="rag-abstain-icon">∅</span>{esc(answer.text)}</div>'
     titles = {c.number: c.title for c in answer.citations}
@@ -124,7 +126,8 @@ def answer_html(answer: Answer, prefix: str) -> str:
             return m.group(0)
         return f'<a class="rag-cite" href="#{anchor(prefix, n)}" title="{html.escape(titles[n], quote=True)}">{n}</a>'
 
-    return f'<div class="rag-answer">{_MARKER.sub(marker, esc(answer.text))}</div>'
+    text = esc("\n".join(answer_lines(answer)))
+    return f'<div class="rag-answer">{_MARKER.sub(marker, text)}</div>'
 
 
 def date_html(published: str | None) -> str:
