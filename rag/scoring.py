@@ -117,12 +117,22 @@ def subject(question: str) -> str | None:
 
 def describes(name: str, text: str) -> bool:
     """Whether ``text`` says what ``name`` is: "Charlie Kirk, the founder of …", "Kirk was a …", or a role before
-    the name ("Pentagon press secretary John Kirby", "conservative activist Charlie Kirk")."""
+    the name, its first names between them when it is asked by surname ("Pentagon press secretary John Kirby",
+    "Inspector General Sean O’Donnell" for "Who is O'Donnell?"). Apostrophes are one: people type ' where articles
+    print ’."""
+    name, text = name.replace("’", "'"), text.replace("’", "'")
     last = re.escape(name.split()[-1])
-    if re.search(rf"\b{last}\b(?:['’]s)?\s*,\s+(?:a|an|the|who|one)\b|\b{last}\s+(?:is|was|has been|had been|became|"
+    if re.search(rf"\b{last}\b(?:'s)?\s*,\s+(?:a|an|the|who|one)\b|\b{last}\s+(?:is|was|has been|had been|became|"
                  rf"serves as|served as)\s+(?:a|an|the|one)\b", text):
         return True
-    return any(m.group(1).lower() in _ROLES for m in re.finditer(rf"([A-Za-z]+)\.?\s+{re.escape(name)}\b", text))
+    for m in re.finditer(rf"\b{re.escape(name)}\b", text):
+        before = re.findall(r"[\w'.-]+", text[max(0, m.start() - 80):m.start()])[::-1]
+        for skipped, word in enumerate(before[:3]):  # nearest first: the role, or up to two first names before it
+            if word.lower().rstrip(".") in _ROLES:
+                return True
+            if not word[:1].isupper() or skipped == 2:
+                break
+    return False
 
 
 def asks(text: str) -> bool:
