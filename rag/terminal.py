@@ -50,11 +50,12 @@ def answer_lines(answer: Answer) -> list[str]:
     Kirk [1] Vance calls Kirk a 'great American leader' [2] But Vance also …" reads as one sentence. A generated
     answer (its markers may sit inside a sentence) and an abstention are one line, as written."""
     text = answer.text.strip()
-    if answer.abstained or answer.sentences or _QUOTED.sub("", text).strip():
-        return [text]
+    quotes = [q.strip() for q in _QUOTED.findall(text)]
+    if answer.abstained or answer.sentences or _QUOTED.sub("", text).strip() or any(q[:1].islower() for q in quotes):
+        return [text]  # not quotes each ending in a marker: "Stoltenberg [1] and Kirby [2] said so."
     lines: list[str] = []
     prose: list[str] = []
-    for quote in (q.strip() for q in _QUOTED.findall(text)):
+    for quote in quotes:
         if closing(quote[:quote.rindex("[")]).endswith((".", "!", "?", "…")):
             prose.append(quote)
             continue

@@ -47,6 +47,7 @@ def test_a_quoted_headline_stands_on_a_line_of_its_own():
     generated = "Jens Stoltenberg [1] and John Kirby [2]"
     check = SentenceCheck(text=generated, cited=(1, 2), supported=True, score=0.9, start=0, end=len(generated))
     assert answer_lines(Answer("q", generated, sentences=(check,))) == [generated]
+    assert answer_lines(Answer("q", generated)) == [generated]  # however it came without its checks
     assert answer_lines(Answer("q", "Stoltenberg [1] said so, and Kirby [2] agreed.")) == [
         "Stoltenberg [1] said so, and Kirby [2] agreed."]
     assert answer_lines(Answer("q", "The articles do not answer this question.", abstained=True)) == [
