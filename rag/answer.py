@@ -18,6 +18,7 @@ NOT_IN_ARTICLES = "The articles do not answer this question."
 NOTHING_ASKED = ("The question names nothing to look for: ask about a person, place, event or figure in the "
                  "articles.")
 MIN_FURTHER_WORDS = 5  # a sentence after the first must be at least this long
+_QUOTE = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)  # a sentence and its marker, as compose() writes them
 
 
 class ExtractiveAnswerer:
@@ -145,6 +146,18 @@ def balance_quotes(text: str) -> str:
     if text.count('"') % 2 and not text.startswith('"'):
         return '"' + text
     return text
+
+
+def quotes_of(text: str) -> list[tuple[str, int]]:
+    """An extractive answer's text, ``"sentence [1] sentence [2]"`` as :func:`compose` writes it, as (sentence,
+    citation number) pairs; empty when the text is not made so (a generated answer, an abstention)."""
+    out, pos = [], 0
+    for m in _QUOTE.finditer(text):
+        if m.start() != pos:
+            return []
+        out.append((m.group(1), int(m.group(2))))
+        pos = m.end()
+    return out if text[pos:].strip() == "" else []
 
 
 def compose(question: str, passages: list[Passage], picks: list[tuple[int, int, int, str]]) -> Answer:

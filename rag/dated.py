@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from .answer import quotes_of
 from .schema import Answer, Citation
 from .scoring import NOT_NAMES, question_kind
 from .sentences import answer_spans
 from .terms import content_terms, tokenize
 
-_SEGMENT = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
              "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec")
@@ -284,14 +284,7 @@ def _newer_report(answer: Answer, segments: list[_Segment], cites: dict[int, Cit
 
 
 def _segments(text: str) -> list[_Segment]:
-    """``"sentence [1] sentence [2]"`` as (sentence, citation number) pairs; empty if the text is not made so."""
-    out, pos = [], 0
-    for m in _SEGMENT.finditer(text):
-        if m.start() != pos:
-            return []
-        out.append(_Segment(m.group(1), int(m.group(2))))
-        pos = m.end()
-    return out if text[pos:].strip() == "" else []
+    return [_Segment(sentence, n) for sentence, n in quotes_of(text)]
 
 
 def _renumber(answer: Answer, parts: list[tuple[str, int]], cites: dict[int, Citation]) -> Answer:

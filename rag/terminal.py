@@ -7,7 +7,7 @@ import re
 import shutil
 import textwrap
 
-from .answer import balance_quotes
+from .answer import balance_quotes, quotes_of
 from .schema import Answer
 from .scoring import closing
 
@@ -15,7 +15,6 @@ from .scoring import closing
 # rewrite what the terminal shows. Human output shows them escaped; --json is already safe.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_WIDTH = 100  # wider lines are hard to read even on a wide terminal
-_QUOTED = re.compile(r"\s*(.+?\[\d+\])(?=\s|$)", re.S)  # an extractive answer: quotes, each ending in its marker
 _NESTED = str.maketrans({"“": "‘", "”": "’", '"': "'"})  # a quotation inside a quotation has single marks
 
 
@@ -50,13 +49,14 @@ def answer_lines(answer: Answer) -> list[str]:
     Kirk [1] Vance calls Kirk a 'great American leader' [2] But Vance also …" reads as one sentence. A generated
     answer (its markers may sit inside a sentence) and an abstention are one line, as written."""
     text = answer.text.strip()
-    quotes = [q.strip() for q in _QUOTED.findall(text)]
-    if answer.abstained or answer.sentences or _QUOTED.sub("", text).strip() or any(q[:1].islower() for q in quotes):
+    quotes = quotes_of(text)
+    if answer.abstained or answer.sentences or not quotes or any(q[:1].islower() for q, _ in quotes):
         return [text]  # not quotes each ending in a marker: "Stoltenberg [1] and Kirby [2] said so."
     lines: list[str] = []
     prose: list[str] = []
-    for quote in quotes:
-        if closing(quote[:quote.rindex("[")]).endswith((".", "!", "?", "…")):
+    for sentence, n in quotes:
+        quote = f"{sentence} [{n}]"
+        if closing(sentence).endswith((".", "!", "?", "…")):
             prose.append(quote)
             continue
         if prose:
