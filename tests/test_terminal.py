@@ -48,6 +48,9 @@ def test_a_quoted_headline_stands_on_a_line_of_its_own():
     check = SentenceCheck(text=generated, cited=(1, 2), supported=True, score=0.9, start=0, end=len(generated))
     assert answer_lines(Answer("q", generated, sentences=(check,))) == [generated]
     assert answer_lines(Answer("q", generated)) == [generated]  # however it came without its checks
+    headed = "Stoltenberg leads NATO [1] Kirby speaks for the Pentagon [2]"  # as quotes, two headlines; generated, as written
+    assert answer_lines(Answer("q", headed)) == ["Stoltenberg leads NATO [1]", "Kirby speaks for the Pentagon [2]"]
+    assert answer_lines(Answer("q", headed, sentences=(check,))) == [headed]
     assert answer_lines(Answer("q", "Stoltenberg [1] said so, and Kirby [2] agreed.")) == [
         "Stoltenberg [1] said so, and Kirby [2] agreed."]
     assert answer_lines(Answer("q", "The articles do not answer this question.", abstained=True)) == [
