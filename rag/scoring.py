@@ -26,7 +26,7 @@ import numpy as np
 from .boilerplate import plain, quotable, unquoted
 from .schema import Passage
 from .sentences import model_input, unpack
-from .terms import content_terms, span_terms
+from .terms import content_terms, span_terms, stems
 
 Kind = Literal["number", "name"]
 
@@ -53,7 +53,7 @@ _QUESTION_WORD = re.compile(r"[\w’'-]+")
 # capitalised for grammar, not because they name something
 NOT_NAMES = frozenset("""i the a an he she it they we but and mr mrs ms dr in on at of for to as if this that these those
 his her their its our my monday tuesday wednesday thursday friday saturday sunday january february march april may june
-july august september october november december""".split())
+july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec""".split())
 
 
 def question_kind(question: str) -> Kind | None:
@@ -68,7 +68,10 @@ def question_kind(question: str) -> Kind | None:
 
 
 def question_words(question: str) -> set[str]:
-    return {w.lower() for w in _QUESTION_WORD.findall(question)}
+    """The question's words in lower case, and their stems: a name it gives in another number ("Grammy Awards",
+    "the Grammys best new artist") is not one it asks for."""
+    words = {w.lower() for w in _QUESTION_WORD.findall(question)}
+    return words | set(stems(list(words)))
 
 
 def offers(kind: Kind | None, asked: set[str], text: str, names: Collection[str] = ()) -> bool:
@@ -83,7 +86,8 @@ def offers(kind: Kind | None, asked: set[str], text: str, names: Collection[str]
             word = _bare(m.group(0))
             if _starts_sentence(text, m.start()) and word not in names:
                 continue  # capitalised because a sentence starts there
-            if word not in NOT_NAMES and word not in asked and m.group(0).lower().rstrip(".") not in asked:
+            if (word not in NOT_NAMES and word not in asked and m.group(0).lower().rstrip(".") not in asked
+                    and stems([word])[0] not in asked):
                 return True
     return False
 

@@ -44,6 +44,14 @@ def test_a_sentence_offers_a_name_or_number_the_question_does_not_give():
     assert not offers("number", question_words("Were 11 detainees moved?"), "The 11 detainees were moved.")
 
 
+def test_a_name_the_question_gives_in_another_number_or_a_date_offers_nothing():
+    asked = question_words("Who was named best new artist at the Grammy Awards?")
+    assert not offers("name", asked, "See every best new artist Grammy Award winner.")  # Award, Awards: one name
+    assert not offers("name", asked, "The Grammys will crown a best new artist.")
+    assert not offers("name", asked, "Nominations for best new artist were announced on Feb. 2.")  # a month, cut short
+    assert offers("name", asked, "Chappell Roan is this year's Grammys best new artist.")
+
+
 def test_a_name_that_opens_a_sentence_counts_when_its_passage_shows_it_is_one():
     passage = ("Officials said egg prices had doubled. Customers at Denny's will pay 50 cents more. “We had no choice,” "
                "the company said.\n\nDenny's has implemented a temporary surcharge, Reuters reported.")
