@@ -18,6 +18,7 @@ NOT_IN_ARTICLES = "The articles do not answer this question."
 NOTHING_ASKED = ("The question names nothing to look for: ask about a person, place, event or figure in the "
                  "articles.")
 MIN_FURTHER_WORDS = 5  # a sentence after the first must be at least this long
+NEW_WORDS = 0.2  # and more than this share of its words new to each sentence already quoted (not a rewording)
 _QUOTE = re.compile(r"\s*(.+?)\s*\[(\d+)\](?=\s|$)", re.S)  # a sentence and its marker, as compose() writes them
 
 
@@ -98,11 +99,11 @@ class ExtractiveAnswerer:
 
 def _adds_to(s: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
     """Whether a further sentence is worth its words: not a copy of one already quoted (syndicated copies
-    repeat whole sentences), not a question (a reader's question is not answered by another), not a fragment
+    repeat whole sentences, or trim them: "… in a 2018 vote", "… in 2018"), not a question (a reader's question is not answered by another), not a fragment
     such as a photo credit, a byline or a cut-off teaser for another story ("We are approaching nine months …")."""
-    text = _plain(s.text)
+    words = set(_plain(s.text).split())
     return (len(s.text.split()) >= MIN_FURTHER_WORDS and not asks(s.text) and not _cut_off(s.text)
-            and all(_plain(c.text) != text for c in chosen))
+            and all(len(words - set(_plain(c.text).split())) > NEW_WORDS * len(words) for c in chosen))
 
 
 def _cut_off(text: str) -> bool:

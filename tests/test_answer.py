@@ -56,6 +56,25 @@ def test_a_copied_sentence_a_question_and_a_credit_are_not_quoted_again(embedder
     assert "queued in Bangkok" in answer.text, answer.text  # the budget went to a sentence that adds something
 
 
+def test_another_outlets_rewording_of_a_quoted_sentence_is_not_quoted_again(embedder):
+    """Outlets trim a wire sentence ("in a 2018 vote", "in 2018"): the copy would take the words of the one that
+    names the hosts (news-2025: "Which country will host the 2026 World Cup?")."""
+    bid = "The three nations' joint bid to host the 2026 World Cup beat Morocco's bid in a 2018 vote."
+    trimmed = "The three nations' joint bid to host the 2026 World Cup beat Morocco's bid in 2018."
+    hosts = ("The United States, Canada and Mexico make history hosting the 2026 World Cup in three countries, and "
+             "the 2030 edition will be played across three continents for the first time in the tournament's history.")
+    passages = [_passage(1, bid), _passage(2, trimmed), _passage(3, hosts, similarity=0.5)]
+    answer = ExtractiveAnswerer(embedder, answerable_threshold=0.0, keep_ratio=0.0).answer(
+        "Which countries won the bid to host the 2026 World Cup?", passages)
+    assert answer.text.count("joint bid") == 1, answer.text
+    assert "The United States, Canada and Mexico" in answer.text, answer.text
+    cheney = ["Former Vice President Dick Cheney has died at the age of 84.",
+              "Former Vice President Dick Cheney died at 84 from complications of pneumonia and heart disease."]
+    answer = ExtractiveAnswerer(embedder, answerable_threshold=0.0, keep_ratio=0.0).answer(
+        "How did Dick Cheney die?", [_passage(1, cheney[0]), _passage(2, cheney[1])])
+    assert all(s in answer.text for s in cheney), answer.text  # the second adds the cause: it is no copy
+
+
 def test_sentences_of_one_passage_are_quoted_together_in_their_own_order(embedder):
     """An answer reads as the article does: the best sentence's passage first, its sentences in source order."""
     lead = "Talks resumed in Geneva on Monday after a week of delays."
