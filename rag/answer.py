@@ -99,8 +99,9 @@ class ExtractiveAnswerer:
 
 def _adds_to(s: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
     """Whether a further sentence is worth its words: not a copy of one already quoted (syndicated copies
-    repeat whole sentences, or trim them: "… in a 2018 vote", "… in 2018"), not a question (a reader's question is not answered by another), not a fragment
-    such as a photo credit, a byline or a cut-off teaser for another story ("We are approaching nine months …")."""
+    repeat whole sentences, or trim them: "… in a 2018 vote", "… in 2018"), not a question (a reader's question
+    is not answered by another), not a fragment such as a photo credit, a byline or a cut-off teaser for another
+    story ("We are approaching nine months …")."""
     words = set(_plain(s.text).split())
     return (len(s.text.split()) >= MIN_FURTHER_WORDS and not asks(s.text) and not _cut_off(s.text)
             and all(len(words - set(_plain(c.text).split())) > NEW_WORDS * len(words) for c in chosen))
