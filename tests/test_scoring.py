@@ -2,6 +2,7 @@
 
 import pytest
 
+from rag import build_chain
 from rag.chunking import split_sentences
 from rag.schema import Passage
 from rag.scoring import SentenceScorer, describes, names_in, offers, question_kind, question_words, subject
@@ -100,8 +101,6 @@ def test_who_is_a_name_prefers_the_sentence_that_says_what_they_are(embedder):
 def test_who_is_a_surname_is_answered_with_what_the_person_is(seeded):
     """The seed article says "acting Inspector General Sean O’Donnell" once and "O’Donnell also accused …" later; the
     answer to "Who is O'Donnell?" led with the second, which names him without saying who he is."""
-    from rag import build_chain
-
     answer = build_chain(seeded).invoke("Who is O'Donnell?")
     assert answer.text.startswith("“The Taliban continues to maintain relations with al-Qaida,” Defense Department acting "
                                   "Inspector General Sean O’Donnell wrote"), answer.text

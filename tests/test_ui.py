@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from datetime import date
@@ -10,11 +11,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rag import Library, build_chain
 from ui import render
 from ui.export import conversation_markdown
 from ui.uploads import NAMES_FILE, ingest_uploads, original_names, safe_name
 
 from .conftest import GREENHOUSE
+from .test_cli import FESTIVAL
+from .test_timeline import BRIDGE, COPY
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
 NATO_Q = "Who is the Secretary General of NATO?"
@@ -204,8 +208,6 @@ def test_unreachable_llm_falls_back_with_a_visible_note(app_env, monkeypatch):
 
 
 def _library():
-    from rag import Library
-
     return Library()
 
 
@@ -240,10 +242,6 @@ def test_article_html_marks_passage_and_quotes():
 
 
 def test_a_quoted_subhead_is_shown_on_a_line_of_its_own(library, tmp_path):
-    from rag import build_chain
-
-    from .test_cli import FESTIVAL
-
     (tmp_path / "festival.md").write_text(FESTIVAL)
     library.ingest([tmp_path / "festival.md"])
     answer = build_chain(library).invoke("When will the boat parade start?")
@@ -301,10 +299,6 @@ def test_bad_upload_restores_the_previous_file(library, tmp_path):
 
 def bridge_records() -> bytes:
     """The timeline test's articles (a copy of one among them) as one JSON upload."""
-    import json
-
-    from .test_timeline import BRIDGE, COPY
-
     return json.dumps([{"title": title, "published": published, "url": source, "text": text}
                        for published, source, title, text in [*BRIDGE.values(), COPY]]).encode()
 
