@@ -21,22 +21,20 @@ from dataclasses import dataclass, replace
 
 from .answer import quotes_of
 from .schema import Answer, Citation
-from .scoring import NOT_NAMES, question_kind
+from .scoring import CALENDAR, NOT_NAMES, question_kind
 from .sentences import answer_spans
 from .terms import content_terms, tokenize
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
-_CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-             "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec")
-# what rag.scoring already takes for grammar's capitals, with month abbreviations and the words that open a sentence
-_NOT_NAME_WORDS = NOT_NAMES | frozenset((_CALENDAR + " after before while when from by with since during under over there "
-                                         "here then so or").split())
+# what rag.scoring already takes for grammar's capitals and dates, with the words that open a sentence
+_NOT_NAME_WORDS = NOT_NAMES | frozenset("after before while when from by with since during under over there here then so "
+                                        "or".split())
 _SCALES = frozenset("hundr thousand million billion trillion mln bn".split())  # stems of tokenize()
 _CLAUSE_END = re.compile(r"[,;:()!?]|\.(?:\s|$)")
 # "about 2,300 steps" reports the same figure as "2,337 steps", rounded: a hedge before a figure says it is approximate
 _HEDGED = re.compile(r"(?i)\b(?:about|around|nearly|almost|roughly|approximately|some|close to|more than|over|upwards of|"
                      r"at least|as (?:many|few|much|little) as|up to|under|less than|fewer than)\s+[$£€¥]?$|~\s*$")
-_MONTH_BEFORE = re.compile(rf"(?i)\b(?:{_CALENDAR.replace(' ', '|')})\.?\s+$")
+_MONTH_BEFORE = re.compile(rf"(?i)\b(?:{CALENDAR.replace(' ', '|')})\.?\s+$")
 _SINCE_YEAR = re.compile(r"(?i)\b(?:since|from)\s+(?:early\s+|late\s+)?(?:1[6-9]|20)\d\d\b")
 _AFTER_NAME = re.compile(r"(?i:\b(?:after|before|since|until|till)\s+)([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|de|van|von|la))*(?:\s+[A-Z][\w'’-]*)?")

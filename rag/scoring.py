@@ -50,10 +50,12 @@ _NUMBER = re.compile(r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|ni
                      r"fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*")
 _QUESTION_WORD = re.compile(r"[\w’'-]+")
+# days and months, as written out and as cut short ("Feb."): dates, not names
+CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+            "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec")
 # capitalised for grammar, not because they name something
-NOT_NAMES = frozenset("""i the a an he she it they we but and mr mrs ms dr in on at of for to as if this that these those
-his her their its our my monday tuesday wednesday thursday friday saturday sunday january february march april may june
-july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+NOT_NAMES = frozenset(("i the a an he she it they we but and mr mrs ms dr in on at of for to as if this that these those "
+                       "his her their its our my " + CALENDAR).split())
 
 
 def question_kind(question: str) -> Kind | None:
