@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+import chromadb
 import pytest
 
 from rag import Library, RagError, Settings, build_chain
@@ -118,8 +119,6 @@ def _cli(url: str, collection: str, *args: str, **env: str) -> subprocess.Comple
 
 
 def _collections(direct: str) -> set[str]:
-    import chromadb
-
     host, port = direct.removeprefix("http://").split(":")
     return {c.name for c in chromadb.HttpClient(host=host, port=int(port)).list_collections()}
 

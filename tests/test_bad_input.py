@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from rag import Library, Settings
 from rag.cli import cli
@@ -27,9 +30,6 @@ GOOD = "Harbour reopens after storm\n\nThe harbour at Porthleven reopened on Mon
 
 def text_pdf(path: Path, text: str, password: str | None = None) -> Path:
     """A real one-page PDF with extractable text (pypdf), optionally encrypted with a user password."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
     w = PdfWriter()
     page = w.add_blank_page(612, 792)
     font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
@@ -380,7 +380,6 @@ def test_library_limits_have_defaults_and_clear_messages(seeded):
         seeded.search(" \n\t ")
     s = Settings()
     assert (s.max_question_chars, s.max_file_mb, s.max_upload_mb, s.llm_timeout, s.top_k) == (1000, 20.0, 20.0, 60.0, 4)
-    from pydantic import ValidationError
 
     for bad in ({"llm_timeout": 0}, {"max_upload_mb": -1}, {"max_file_mb": 0}, {"top_k": 0}, {"max_question_chars": 5}):
         with pytest.raises(ValidationError):

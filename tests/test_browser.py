@@ -14,9 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from .conftest import GREENHOUSE
 from .servers import free_port, stop, wait_until_ok
+from .test_ui import bridge_records
 
 pytestmark = pytest.mark.slow
 
@@ -66,8 +68,6 @@ def server(tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
@@ -208,8 +208,6 @@ def test_markup_in_an_article_renders_as_text(page):
 
 
 def test_other_reports_and_the_timeline(page):
-    from .test_ui import bridge_records
-
     report = upload(page, "bridge.json", bridge_records(), "application/json")
     assert "added" in report
     ask(page, "When did construction of the harbour bridge begin?")

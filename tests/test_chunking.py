@@ -1,8 +1,12 @@
 import pytest
 
+from rag import Library
 from rag.chunking import chunk_article, split_sentences
-from rag.loaders import content_hash
+from rag.errors import StoreMismatchError
+from rag.loaders import content_hash, load_paths
 from rag.schema import Article
+
+from .conftest import BBC
 
 
 def _article(text: str, title: str = "T") -> Article:
@@ -46,10 +50,6 @@ def test_chunk_ids_are_deterministic_and_versioned(embedder):
 
 
 def _bbc_sample(step: int = 40) -> list[Article]:
-    from rag.loaders import load_paths
-
-    from .conftest import BBC
-
     files = sorted(BBC.glob("*/*.txt"))[::step]
     return [item.article for item in load_paths(files) if item.article]
 
@@ -88,9 +88,6 @@ def test_news_sentences_split_right(text, sentences):
 
 
 def test_store_built_with_another_splitter_asks_for_a_rebuild(library, settings, embedder):
-    from rag import Library
-    from rag.errors import StoreMismatchError
-
     library.store.chunks.modify(metadata={**library.store._identity, "sentence_splitter": "old", "revision": "x"})
     with pytest.raises(StoreMismatchError, match=r"sentence_splitter='old'.*ingest --rebuild"):
         Library(settings, embedder=embedder)

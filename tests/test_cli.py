@@ -1,12 +1,14 @@
 """The CLI over a real store: exit codes, human and JSON output."""
 
 import json
+import socket
 
 from click.testing import CliRunner
 
 from rag.cli import cli
 
 from .conftest import SEEDS
+from .test_timeline import write_bridge
 
 
 def run(*args):
@@ -139,8 +141,6 @@ def test_human_output_fits_80_columns_and_json_is_everywhere(articles_dir, monke
 
 
 def test_rag_ui_on_a_taken_port_says_what_to_do():
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -151,8 +151,6 @@ def test_rag_ui_on_a_taken_port_says_what_to_do():
 
 
 def test_timeline_json_and_human_output(tmp_path):
-    from .test_timeline import write_bridge
-
     assert run("ingest", str(write_bridge(tmp_path / "news"))).exit_code == 0
     r = run("timeline", "--json", "the harbour bridge")
     data = json.loads(r.stdout)

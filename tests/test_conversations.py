@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+import rag.conversations as conversations
 from rag import Answer, build_chain
 from rag.conversations import FILE_NAME, ConversationStore, ConversationStoreError, _json, from_data
 
@@ -99,8 +100,6 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path):
 
 
 def test_a_locked_file_is_a_clear_error(tmp_path, monkeypatch):
-    import rag.conversations as conversations
-
     monkeypatch.setattr(conversations, "BUSY_TIMEOUT_MS", 200)
     store = ConversationStore(tmp_path)
     cid = store.create("q")

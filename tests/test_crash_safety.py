@@ -7,6 +7,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -106,8 +107,6 @@ main()
 
 def test_kill_between_chunks_and_record_then_files_deleted(tmp_path, embedder):
     """The worst moment: chunks written, records not. Then some files vanish before the re-run."""
-    import sys
-
     folder = bbc_folder(tmp_path / "bbc", per_category=3)
     store = tmp_path / "crashed"
     env = rag_env(store)

@@ -9,6 +9,8 @@ from rag.answer import ExtractiveAnswerer
 from rag.dated import disagree, figures, hedged, history, lead_with_latest, names, units
 from rag.schema import Answer, Citation
 
+from .test_timeline import BRIDGE, write
+
 OLD = """---
 title: Harbour bridge will cost 410 million pounds
 published: 2024-03-05
@@ -50,8 +52,6 @@ def test_the_newest_report_leads_with_its_date(library, tmp_path):
 
 
 def test_a_later_retrieved_report_leads_when_only_the_stale_one_was_cited(library, tmp_path):
-    from .test_timeline import BRIDGE, write
-
     (tmp_path / "news").mkdir()
     (tmp_path / "news" / "old.md").write_text(OLD)
     write(tmp_path / "news", "cost.md", *BRIDGE["cost.md"])  # 2025-09-18: "will now cost 530 million pounds"

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from rag import Settings
 from rag.embeddings import get_embedder, native_bfloat16, resolve_precision
 
 TEXTS = [
@@ -31,8 +32,6 @@ def test_bfloat16_batches_keep_the_vectors():
 
 
 def test_precision_is_a_setting(monkeypatch):
-    from rag import Settings
-
     monkeypatch.setenv("RAG_EMBEDDING_PRECISION", "float32")
     assert Settings().embedding_precision == "float32"
     monkeypatch.setenv("RAG_EMBEDDING_PRECISION", "half")

@@ -8,7 +8,10 @@ from click.testing import CliRunner
 
 from rag import library as pipeline
 from rag.cli import cli
+from rag.schema import Article
 from rag.store import version_of
+
+from .test_chunking import _bbc_sample
 
 
 def test_progress_counts_every_article(library, articles_dir, monkeypatch):
@@ -80,10 +83,6 @@ def test_unavailable_embedding_backend_is_a_one_line_error(seeded):
 
 def test_the_model_reads_each_chunk_as_if_it_were_tokenized_alone(library, embedder):
     """The ingest slices each chunk's word pieces out of its article's; they must equal the chunk's own tokenization."""
-    from rag.schema import Article
-
-    from .test_chunking import _bbc_sample
-
     untitled = Article(id="u", title="", text="No headline here. Just two sentences.", source="u", content_hash="0" * 64)
     groups = library._chunk_batch([*_bbc_sample(), untitled])
     assert sum(len(g.chunks) for g in groups) > 100

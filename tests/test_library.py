@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+from chromadb.api.models.Collection import Collection
 
 from rag import Filters, Library
 from rag.errors import EmptyStoreError, InputError, NotFoundError, StoreMismatchError
@@ -168,8 +169,6 @@ def test_a_store_made_with_a_narrower_search_is_widened_when_opened(settings, em
 
 
 def test_a_store_that_cannot_be_widened_is_still_searched(settings, embedder, tmp_path, monkeypatch, caplog):
-    from chromadb.api.models.Collection import Collection
-
     old = settings.model_copy(update={"store_path": tmp_path / "old", "hnsw_ef_search": 100})
     Library(old, embedder=embedder).ingest([SEEDS])
 

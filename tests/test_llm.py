@@ -6,6 +6,8 @@ check with the real embedder, the condensing of follow-ups, the fallback to extr
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 
 import pytest
@@ -13,10 +15,13 @@ from click.testing import CliRunner
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-from rag import Answer, build_chain
+from rag import Answer, Library, Settings, build_chain
 from rag.answer import NOT_IN_ARTICLES
 from rag.cli import cli
-from rag.llm import answer_messages
+from rag.errors import InputError
+from rag.llm import answer_messages, chat_model
+
+from .conftest import SEEDS
 
 QUESTION = "Who is the Secretary General of NATO?"
 
@@ -133,8 +138,6 @@ The mayor said the park would open to the public next autumn.
 
 @pytest.fixture
 def injected(library, tmp_path):
-    from tests.conftest import SEEDS
-
     folder = tmp_path / "injected"
     folder.mkdir()
     (folder / "park.txt").write_text(INJECTED, encoding="utf-8")
@@ -228,8 +231,6 @@ def test_failed_condensing_uses_the_rule_and_falls_back_once(seeded):
 
 
 def test_a_silent_model_times_out_into_the_fallback(seeded, embedder):
-    from rag import Library
-
     lib = Library(seeded.settings.model_copy(update={"llm_timeout": 1.0}), embedder=embedder)
     build_chain(lib).invoke(QUESTION)  # warm the lexical index, so both timings below do the same work
     t0 = time.perf_counter()
@@ -267,16 +268,12 @@ def test_cli_marks_unsupported_sentences(seeded, monkeypatch):
     assert flagged in " ".join(human.output.split())  # wrapped to the terminal
     assert "✗ Jens Stoltenberg" not in human.output
     as_json = runner.invoke(cli, ["ask", "--mode", "llm", "--json", QUESTION])
-    import json
-
     data = json.loads(as_json.stdout)
     assert [s["supported"] for s in data["sentences"]] == [True, False]
     assert data["sentences"][1]["cited"] == [1] and data["citations"][0]["number"] == 1
 
 
 def test_misconfigured_llm_mode_says_what_to_set(seeded):
-    from rag.errors import InputError
-
     with pytest.raises(InputError, match="RAG_LLM_MODEL"):
         build_chain(seeded, answer_mode="llm")
     runner = CliRunner()
@@ -286,10 +283,6 @@ def test_misconfigured_llm_mode_says_what_to_set(seeded):
 
 @pytest.mark.parametrize("provider", ["openai", "ollama"])
 def test_real_clients_fall_back_when_nothing_listens(seeded, embedder, provider):
-    import socket
-
-    from rag import Library
-
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -304,9 +297,6 @@ def test_real_clients_fall_back_when_nothing_listens(seeded, embedder, provider)
 
 
 def test_reply_length_is_configurable():
-    from rag import Settings
-    from rag.llm import chat_model
-
     openai = chat_model(Settings(llm_model="m", llm_base_url="http://127.0.0.1:9/v1", llm_max_tokens=64))
     ollama = chat_model(Settings(llm_provider="ollama", llm_model="m", llm_max_tokens=80))
     assert (openai.max_tokens, ollama.num_predict) == (64, 80)

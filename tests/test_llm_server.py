@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from langchain_openai import ChatOpenAI
 
 from rag import Answer, Library, build_chain
 from tests.conftest import SEEDS
@@ -67,8 +68,6 @@ def library_for(settings, embedder, url: str, timeout: float = 120.0) -> Library
 
 def forced(url: str, reply: str, timeout: float = 120.0):
     """A chat model on the real server whose reply a grammar fixes: the wire is real, the words are known."""
-    from langchain_openai import ChatOpenAI
-
     grammar = 'root ::= "' + reply.replace('"', '\\"') + '"'
     return ChatOpenAI(model=MODEL, base_url=url, api_key="not-needed", timeout=timeout, max_retries=1, temperature=0,
                       max_tokens=128, extra_body={"grammar": grammar})

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from playwright.sync_api import sync_playwright
+
+from rag.launch import port_and_address, ui_command
 
 from .conftest import GREENHOUSE, ROOT, SEEDS
 from .servers import free_port, stop, wait_until_ok
@@ -74,8 +77,6 @@ def test_what_benchmarks_import_is_installed_by_the_requirements():
 
 
 def test_rag_ui_runs_streamlit_on_the_page_with_its_package_importable():
-    from rag.launch import port_and_address, ui_command
-
     cmd, env = ui_command(["--server.port=8600", "--server.headless", "true"], {"PYTHONPATH": "/elsewhere"})
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"] and cmd[-2:] == ["--server.headless", "true"]
     app, first = Path(cmd[4]), Path(env["PYTHONPATH"].split(os.pathsep)[0])
@@ -155,8 +156,6 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
 
 def _ask_in_browser(url: str) -> None:
     """The installed page loads, lists the library and answers with a citation."""
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                     args=["--headless", "--no-sandbox", "--disable-gpu"])

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+from rag import build_chain
 from rag.sentences import answer_spans
 
 from .conftest import BBC, ROOT, SEEDS
@@ -36,8 +37,6 @@ def test_greek_and_cyrillic_sentences_count_as_words_and_can_be_quoted():
 
 
 def test_greek_article_is_answered_with_a_quote(library, tmp_path):
-    from rag import build_chain
-
     d = tmp_path / "gr"
     d.mkdir()
     (d / "gr.txt").write_text("Νέος δήμαρχος στην Αθήνα\n\nΟ νέος δήμαρχος της Αθήνας είναι ο Χάρης Δούκας. "

@@ -4,8 +4,11 @@ import numpy as np
 
 from rag.answer import ExtractiveAnswerer
 from rag.chain import build_chain
+from rag.loaders import load_paths
 from rag.sentences import answer_spans, model_input, pack, unpack
 from rag.store import WriteItem
+
+from .conftest import SEEDS
 
 QUESTION = "Who is the Secretary General of NATO?"
 
@@ -90,10 +93,6 @@ def test_answerer_reads_stored_vectors_instead_of_running_the_model(seeded, embe
 
 def test_store_without_sentence_vectors_still_answers(library, embedder):
     """Stores written before sentence vectors were kept: the answerer pools them at query time."""
-    from rag.loaders import load_paths
-
-    from .conftest import SEEDS
-
     article = next(item.article for item in load_paths([SEEDS], 10_000_000) if item.article)
     chunks = library.chunk(article)
     inputs = [model_input(article.title, c.text)[0] for c in chunks]

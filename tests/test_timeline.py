@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from rag import Filters
 from rag.timeline import timeline
 
 from .conftest import BBC
@@ -68,8 +69,6 @@ def test_timeline_orders_by_date_undated_last_and_shows_copies_once(library, bri
 
 
 def test_timeline_respects_the_limit_and_filters(library, bridge_dir):
-    from rag import Filters
-
     library.ingest([bridge_dir])
     assert len(timeline(library, "the harbour bridge", limit=2).entries) == 2
     t = timeline(library, "the harbour bridge", filters=Filters(published_from="2024-01-01"))

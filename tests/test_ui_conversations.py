@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from rag import Library
 from rag.conversations import FILE_NAME, ConversationStore
 
 from .conftest import GREENHOUSE
-from .test_ui import NATO_Q, ask, html_of, start
+from .test_ui import APP, NATO_Q, ask, html_of, start
 
 
 @pytest.fixture
@@ -28,10 +29,6 @@ def test_each_answer_is_saved_and_a_new_session_reopens_it_from_the_url(app_env)
     assert info.title == NATO_Q and info.turns == 2
     assert at.query_params["c"] == info.id
     answers = [a for _, a in at.session_state["turns"]]
-
-    from streamlit.testing.v1 import AppTest
-
-    from .test_ui import APP
 
     again = AppTest.from_file(APP, default_timeout=180)  # a browser reload: a new session, same URL
     again.query_params["c"] = info.id
