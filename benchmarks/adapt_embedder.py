@@ -1,11 +1,12 @@
 """Adapt all-MiniLM-L6-v2 to news without labels, to measure whether that would lift retrieval (an experiment).
 
-    python benchmarks/adapt_embedder.py OUT_DIR [--steps 150]
+    python benchmarks/adapt_embedder.py OUT_DIR [--corpus PATH ...] [--steps 150]
     RAG_STORE_PATH=/tmp/x/vectorstore RAG_EMBEDDING_MODEL=OUT_DIR python -m rag eval ../shared/eval/news-2025
 
-Pairs come from the BBC corpus (../shared/corpus/bbc, 2004-05, none of the evaluation sets' articles):
-a headline with a passage of its article, or a sentence with the rest of its passage (the inverse
-cloze task), half each. The loss is in-batch negatives (MultipleNegativesRanking, both directions, scale
+Pairs come from articles only, never from questions: by default the BBC corpus (../shared/corpus/bbc,
+2004-05, none of the evaluation sets' articles), or any files the loader reads (``--corpus``, e.g. a
+library's own articles). A headline with a passage of its article, or a sentence with the rest of its
+passage (the inverse cloze task), half each. The loss is in-batch negatives (MultipleNegativesRanking, both directions, scale
 20), written in plain torch: sentence-transformers' trainer needs the ``datasets`` package, which the
 product does not install. The adapted model is a folder any ``RAG_EMBEDDING_MODEL`` takes; a store built
 with another model is refused, so evaluate it in its own store, as above. Results: docs/evaluation.md.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -31,20 +31,22 @@ sys.path.insert(0, str(ROOT))
 
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
+from rag.chunking import split_sentences  # noqa: E402
 from rag.embeddings import default_model_path  # noqa: E402
+from rag.loaders import load_paths  # noqa: E402
 
 BBC = ROOT.parent / "shared" / "corpus" / "bbc"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 
 
-def articles(folder: Path) -> list[tuple[str, list[str]]]:
-    """(headline, paragraphs) of each BBC file, byte-identical copies and repeated headlines once."""
+def articles(paths: list[Path]) -> list[tuple[str, list[str]]]:
+    """(headline, paragraphs) of each article the loader reads, copies and repeated headlines once."""
     seen, out = set(), []
-    for path in sorted(folder.glob("*/*.txt")):
-        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-        if len(lines) >= 3 and lines[0] not in seen:
-            seen.add(lines[0])
-            out.append((lines[0], lines[1:]))
+    for loaded in load_paths(paths):
+        a = loaded.article
+        paragraphs = [line.strip() for line in a.text.splitlines() if line.strip()] if a else []
+        if a and len(paragraphs) >= 2 and a.title not in seen:
+            seen.add(a.title)
+            out.append((a.title, paragraphs))
     return out
 
 
@@ -62,7 +64,7 @@ def pair(article: tuple[str, list[str]], rng: random.Random, cloze: float) -> tu
     """A query and its positive: a sentence and the rest of its passage (headline in front), or the headline and a passage."""
     title, paragraphs = article
     text = passage(paragraphs, rng)
-    sentences = _SENTENCE_END.split(text)
+    sentences = [text[s:e] for s, e in split_sentences(text)]
     if rng.random() < cloze and len(sentences) >= 3:
         k = rng.randrange(len(sentences))
         rest = " ".join(sentences[:k] + sentences[k + 1:]) if rng.random() < 0.9 else text  # sometimes kept in
@@ -70,10 +72,10 @@ def pair(article: tuple[str, list[str]], rng: random.Random, cloze: float) -> tu
     return title, text
 
 
-def train(out: Path, steps: int, batch: int, lr: float, cloze: float, seed: int) -> None:
+def train(out: Path, corpus: list[Path], steps: int, batch: int, lr: float, cloze: float, seed: int) -> None:
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    data = articles(BBC)
+    data = articles(corpus)
     model = SentenceTransformer(default_model_path(), device="cpu")
     tokenizer, encoder = model.tokenizer, model[0].auto_model
     encoder.train()
@@ -111,6 +113,7 @@ def train(out: Path, steps: int, batch: int, lr: float, cloze: float, seed: int)
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path)
+    p.add_argument("--corpus", type=Path, nargs="+", default=[BBC], help="files or folders of articles")
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-5)
@@ -118,7 +121,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(os.cpu_count() or 2)
-    train(a.out, a.steps, a.batch, a.lr, a.cloze, a.seed)
+    train(a.out, a.corpus, a.steps, a.batch, a.lr, a.cloze, a.seed)
 
 
 if __name__ == "__main__":
