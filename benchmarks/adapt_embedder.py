@@ -76,6 +76,10 @@ def train(out: Path, corpus: list[Path], steps: int, batch: int, lr: float, cloz
     torch.manual_seed(seed)
     rng = random.Random(seed)
     data = articles(corpus)
+    if not data:
+        sys.exit(f"no article with a headline and two paragraphs or more in {', '.join(map(str, corpus))}")
+    if len(data) < batch:  # one pair per article per batch, so a small library trains on smaller batches
+        print(f"only {len(data)} articles: batches of {len(data)} pairs, not {batch}", file=sys.stderr)
     model = SentenceTransformer(default_model_path(), device="cpu")
     tokenizer, encoder = model.tokenizer, model[0].auto_model
     encoder.train()
