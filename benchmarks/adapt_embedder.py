@@ -15,6 +15,7 @@ with another model is refused, so evaluate it in its own store, as above. Result
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -43,8 +44,10 @@ def articles(paths: list[Path]) -> list[tuple[str, list[str]]]:
     seen, out = set(), []
     for loaded in load_paths(paths):
         a = loaded.article
-        paragraphs = [line.strip() for line in a.text.splitlines() if line.strip()] if a else []
-        if a and len(paragraphs) >= 2 and a.title not in seen:
+        if a is None or a.title in seen:
+            continue
+        paragraphs = [line.strip() for line in a.text.splitlines() if line.strip()]
+        if len(paragraphs) >= 2:
             seen.add(a.title)
             out.append((a.title, paragraphs))
     return out
@@ -81,15 +84,13 @@ def train(out: Path, corpus: list[Path], steps: int, batch: int, lr: float, cloz
     if len(data) < batch:  # one pair per article per batch, so a small library trains on smaller batches
         print(f"only {len(data)} articles: batches of {len(data)} pairs, not {batch}", file=sys.stderr)
     model = SentenceTransformer(default_model_path(), device="cpu")
-    tokenizer, encoder = model.tokenizer, model[0].auto_model
-    encoder.train()
-    optimiser = torch.optim.AdamW(encoder.parameters(), lr=lr, weight_decay=0.01)
+    model.train()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
 
     def embed(texts: list[str], max_length: int) -> torch.Tensor:
-        b = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        hidden = encoder(**b).last_hidden_state
-        mask = b["attention_mask"].unsqueeze(-1).float()
-        return F.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)  # the model's own mean pooling
+        """The model's own pipeline (mean pooling, normalised), with a length limit per side of the pair."""
+        b = model.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        return model(dict(b))["sentence_embedding"]
 
     order, at, t0 = list(range(len(data))), len(data), time.perf_counter()
     for step in range(steps):
@@ -108,10 +109,10 @@ def train(out: Path, corpus: list[Path], steps: int, batch: int, lr: float, cloz
         optimiser.step()
         if step % 10 == 0:
             print(f"step {step} loss {loss.item():.4f} {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    encoder.eval()
+    model.eval()
     model.save(str(out))
-    print(f'{{"model": "{out}", "articles": {len(data)}, "steps": {steps}, "batch": {batch}, "lr": {lr}, '
-          f'"cloze": {cloze}, "seconds": {time.perf_counter() - t0:.1f}}}')
+    print(json.dumps({"model": str(out), "articles": len(data), "steps": steps, "batch": batch, "lr": lr,
+                      "cloze": cloze, "seconds": round(time.perf_counter() - t0, 1)}))
 
 
 def main() -> None:
