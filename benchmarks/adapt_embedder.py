@@ -79,8 +79,9 @@ def train(out: Path, corpus: list[Path], steps: int, batch: int, lr: float, cloz
     torch.manual_seed(seed)
     rng = random.Random(seed)
     data = articles(corpus)
-    if not data:
-        sys.exit(f"no article with a headline and two paragraphs or more in {', '.join(map(str, corpus))}")
+    if len(data) < 2:  # each pair's negatives are the batch's other articles
+        sys.exit(f"{len(data)} article{'' if len(data) == 1 else 's'} with a headline and two paragraphs or more in "
+                 f"{', '.join(map(str, corpus))}: training needs two or more")
     if len(data) < batch:  # one pair per article per batch, so a small library trains on smaller batches
         print(f"only {len(data)} articles: batches of {len(data)} pairs, not {batch}", file=sys.stderr)
     model = SentenceTransformer(default_model_path(), device="cpu")
