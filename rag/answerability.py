@@ -20,7 +20,7 @@ import numpy as np
 from .retrieval import RRF_K
 from .schema import Passage
 from .scoring import offers, question_kind, question_words
-from .terms import QUESTION_STOPWORDS, content_terms, distinctive_terms, tokenize
+from .terms import QUESTION_STOPWORDS, content_terms, distinctive_terms, respellings, tokenize
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
 FEATURES = (
@@ -53,7 +53,8 @@ class _Scored(Protocol):
 def features(question: str, passages: list[Passage], ranked: list[_Scored], idf: dict[str, float] | None,
              chunks: int) -> np.ndarray:
     """The feature vector (in ``FEATURES`` order) of a question, its passages and their ranked sentences."""
-    weights = distinctive_terms(question, idf, chunks)
+    fix = respellings(question, idf or {})  # a misspelt word counts as the library's word it stands for
+    weights = {fix.get(t, t): w for t, w in distinctive_terms(question, idf, chunks).items()}
     total = sum(weights.values())
     sims = sorted((p.similarity for p in passages), reverse=True)
     best = ranked[0] if ranked else None
@@ -70,7 +71,7 @@ def features(question: str, passages: list[Passage], ranked: list[_Scored], idf:
     missing = max((w for t, w in weights.items() if t not in everywhere), default=0.0)
     in_passage = passage_terms[best.passage] if best else set()
     top_fused = passages[0].score * (RRF_K + 1) / 2 if passages else 0.0
-    asked_pairs = _pairs(tokenize(question, QUESTION_STOPWORDS))
+    asked_pairs = _pairs([fix.get(t, t) for t in tokenize(question, QUESTION_STOPWORDS)])
     phrases = [len(asked_pairs & _pairs(t)) / len(asked_pairs) if asked_pairs else 1.0 for t in tokens]
     return np.array([
         best_sim,

@@ -28,7 +28,7 @@ from .dates import day_number
 from .groups import GROUP_KEY
 from .sentences import META_KEY
 from .store import Store, chunk_owner, committed_versions
-from .terms import idf_table, tokenize
+from .terms import idf_table, respellings, tokenize
 
 if TYPE_CHECKING:
     from .retrieval import Filters
@@ -151,7 +151,8 @@ class LexicalIndex:
             return [], []
         if mask is None and filters:
             mask = filters.mask(self)
-        res = self.bm25.retrieve([tokenize(query)], k=min(k, len(self.ids)), show_progress=False,
+        fix = respellings(query, self.idf)  # "Maastrich Treaty" finds "Maastricht"
+        res = self.bm25.retrieve([[fix.get(t, t) for t in tokenize(query)]], k=min(k, len(self.ids)), show_progress=False,
                                  weight_mask=mask, n_threads=1)
         docs, scores = res.documents[0], res.scores[0]
         return [self.ids[int(d)] for d, s in zip(docs, scores) if s > 0], [float(s) for s in scores if s > 0]

@@ -26,7 +26,7 @@ import numpy as np
 from .boilerplate import plain, quotable, unquoted
 from .schema import Passage
 from .sentences import model_input, unpack
-from .terms import content_terms, span_terms, stems
+from .terms import content_terms, respellings, span_terms, stems
 
 Kind = Literal["number", "name"]
 
@@ -205,8 +205,9 @@ class SentenceScorer:
         """Every sentence of ``passages``, best first; ``idf`` weighs question words by rarity in the collection."""
         if qvec is None:
             qvec = self.embedder.encode([question])[0]
-        q_terms = content_terms(question)
         idf = idf or {}
+        fix = respellings(question, idf)  # a misspelt word matches the library's word it stands for
+        q_terms = {fix.get(t, t) for t in content_terms(question)}
         unknown = self._rarest(idf) if any(t not in idf for t in q_terms) else 1.0
         weight = {t: idf.get(t, unknown) ** self.idf_power for t in q_terms}
         q_total = sum(weight.values())

@@ -121,3 +121,45 @@ def distinctive_terms(question: str, idf: dict[str, float] | None = None, chunks
             r = 0.5 * r + 0.5 * min(1.0, idf.get(stem, top) / top)
         out[stem] = max(out.get(stem, 0.0), r)
     return out
+
+
+# A misspelt question word ("tackels", "Maastrich Treaty", "Stoltenburg") matches nothing lexical, so BM25 misses
+# its passage, the answerer's overlap ignores it and the answerability check counts it as a distinctive word no
+# passage holds. Only a word of this many letters or more, that English does not use (wordfreq), is read again:
+# "tore" or "punch" missing from a library are words, not typos.
+RESPELL_MIN_LETTERS = 5
+RESPELL_MAX_ZIPF = 1.5  # "accomlish" 0, "charecter" 1.11; "minster" 2.95, "beyonce" 3.49
+_LETTERS = "abcdefghijklmnopqrstuvwxyzàáâäãåçèéêëìíîïñòóôöõùúûüýÿ"
+
+
+def respellings(text: str, idf: dict[str, float]) -> dict[str, str]:
+    """Stems of ``text``'s misspelt words -> the library term one edit away (its commonest, if several).
+
+    A word counts as misspelt when the library (``idf``) lacks its stem and English does not use it; squad-dev's
+    crowd-written questions hold 84 such words, nearly all typos of a word their article uses.
+    """
+    if not idf:
+        return {}
+    from wordfreq import zipf_frequency
+
+    out: dict[str, str] = {}
+    for word in _WORD.findall(text.lower()):
+        if len(word) < RESPELL_MIN_LETTERS or not word.isalpha() or word in QUESTION_STOPWORDS:
+            continue
+        stem = stems([word])[0]
+        if stem in idf or stem in out or zipf_frequency(word, "en") >= RESPELL_MAX_ZIPF:
+            continue
+        near = [t for t in _one_edit(stem) if t in idf]
+        if near:
+            out[stem] = min(near, key=lambda t: (idf[t], t))
+    return out
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every string one deletion, swap of neighbours, replacement or insertion away from ``word``."""
+    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in cuts if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
+            | {a + c + b[1:] for a, b in cuts if b for c in _LETTERS}
+            | {a + c + b for a, b in cuts for c in _LETTERS})
+

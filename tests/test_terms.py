@@ -1,10 +1,11 @@
-"""Words to terms: the stems every lexical part shares, stemmed once per distinct word."""
+"""Words to terms: the stems every lexical part shares, stemmed once per distinct word, and misspelt question words
+read as the library's own."""
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 import rag.terms as terms
-from rag.terms import _WORD, tokenize
+from rag.terms import _WORD, idf_table, respellings, tokenize
 
 from .conftest import BBC
 
@@ -31,3 +32,18 @@ def test_a_full_cache_stops_growing_and_still_stems(monkeypatch):
     text = "Ministers reopened negotiations; negotiators were reopening meetings"
     assert tokenize(text) == _plain(text)
     assert len(terms._STEMS) == size
+
+
+def test_misspelt_question_words_are_read_as_the_library_terms_one_edit_away():
+    chunks = ["Secretary General Jens Stoltenberg told reporters", "the Maastricht Treaty was signed in 1992",
+              "Miller made 109 tackles", "the troops tore down the fence", "the Defense Department report"]
+    idf = idf_table(tokenize(c) for c in chunks)
+    assert respellings("Who is Stoltenburg?", idf) == {"stoltenburg": "stoltenberg"}
+    assert respellings("When was the Maastrich Treaty signed?", idf) == {"maastrich": "maastricht"}
+    assert respellings("Who had 109 tackels?", idf) == {"tackel": "tackl"}
+    assert respellings("Who is the Secretery General?", idf) == {"secreteri": "secretari"}
+    # words English uses are no typos, though the library lacks them or has a word one edit away
+    assert respellings("Who wrote the defence minster report?", idf) == {}
+    assert respellings("Who punched the troops?", idf) == {}
+    assert respellings("Who is Stoltenberg?", idf) == {}  # known words stay
+    assert respellings("Who is Stoltenburg?", {}) == {}  # an empty library has nothing to read them as
