@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
@@ -38,15 +39,22 @@ STEM_CACHE_MAX = 1_000_000  # then new words are stemmed every time (entries are
 
 
 def stems(words: list[str]) -> list[str]:
-    """PyStemmer's English stems of ``words``, each distinct word stemmed once per process."""
+    """PyStemmer's English stems of ``words`` without their accents, each distinct word stemmed once per process."""
     cache = _STEMS
     missing = list(dict.fromkeys(w for w in words if w not in cache))
     if not missing:
         return [cache[w] for w in words]
-    fresh = dict(zip(missing, _stemmer().stemWords(missing)))
+    fresh = dict(zip(missing, _stemmer().stemWords([fold(w) for w in missing])))
     if len(cache) < STEM_CACHE_MAX:
         cache.update(fresh)
     return [fresh[w] if w in fresh else cache[w] for w in words]
+
+
+def fold(word: str) -> str:
+    """``word`` without accents ("beyoncé" -> "beyonce", "são" -> "sao"): people type names without them."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def tokenize(text: str, stopwords: frozenset[str] = frozenset(STOPWORDS_EN)) -> list[str]:
@@ -111,11 +119,11 @@ def distinctive_terms(question: str, idf: dict[str, float] | None = None, chunks
     words = [w for w in _WORD.findall(question.lower()) if w not in QUESTION_STOPWORDS]
     if not words:
         return {}
-    stems = _stemmer().stemWords(words)
+    stemmed = stems(words)
     out: dict[str, float] = {}
     use_library = bool(idf) and chunks >= LIBRARY_STATS_MIN_CHUNKS
     top = max(idf.values()) if use_library else 1.0
-    for word, stem in zip(words, stems):
+    for word, stem in zip(words, stemmed):
         r = background_rarity(word)
         if use_library:
             r = 0.5 * r + 0.5 * min(1.0, idf.get(stem, top) / top)

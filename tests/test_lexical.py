@@ -12,6 +12,9 @@ from click.testing import CliRunner
 from rag import Library
 from rag.cli import cli
 from rag.lexical import FORMAT, LexicalIndex
+from rag.loaders import content_hash
+from rag.schema import Article
+from rag.store import chunk_owner
 
 from .conftest import BBC
 
@@ -109,3 +112,22 @@ def test_warm_loads_the_model_and_the_index_before_the_first_question(library, a
     monkeypatch.setattr(LexicalIndex, "load", classmethod(not_again))
     assert fresh.lexical.get().revision == fresh.store.revision()
     assert fresh.search(QUESTION, k=1)
+
+
+def test_a_question_without_accents_or_with_a_slip_finds_its_article(library):
+    """BM25 reads "Beyonce" as "Beyoncé" and "Maastrich" as "Maastricht": otherwise both pairs below tie."""
+    texts = {"beyonce": ("Sunday", "Beyoncé sang at the halftime show on Sunday."),
+             "coldplay": ("Sunday", "Coldplay sang at the halftime show on Sunday."),
+             "maastricht": ("Europe", "The Maastricht Treaty was signed in 1992."),
+             "lisbon": ("Europe", "The Lisbon Treaty was signed in 2007.")}
+    library.ingest_articles([Article(id=i, title=t, text=x, source=f"{i}.txt", content_hash=content_hash(t, x))
+                             for i, (t, x) in texts.items()])
+    lex = library.lexical.get()
+
+    def first(question: str) -> str:
+        ids, scores = lex.search(question, 4)
+        assert len(scores) < 2 or scores[0] > scores[1], (question, scores)  # a clear winner, not a tie
+        return chunk_owner(ids[0])[0]
+
+    assert first("Did Beyonce sing at the halftime show?") == "beyonce"
+    assert first("When was the Maastrich Treaty signed?") == "maastricht"
