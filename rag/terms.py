@@ -137,7 +137,7 @@ def distinctive_terms(question: str, idf: dict[str, float] | None = None, chunks
 # "tore" or "punch" missing from a library are words, not typos.
 RESPELL_MIN_LETTERS = 5
 RESPELL_MAX_ZIPF = 1.5  # "accomlish" 0, "charecter" 1.11; "minster" 2.95, "beyonce" 3.49
-_LETTERS = "abcdefghijklmnopqrstuvwxyzàáâäãåçèéêëìíîïñòóôöõùúûüýÿ"
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"  # stems hold no accents (fold)
 
 
 def respellings(text: str, idf: dict[str, float]) -> dict[str, str]:
