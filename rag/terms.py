@@ -144,7 +144,7 @@ def respellings(text: str, idf: dict[str, float]) -> dict[str, str]:
     """Stems of ``text``'s misspelt words -> the library term one edit away (its commonest, if several).
 
     A word counts as misspelt when the library (``idf``) lacks its stem and English does not use it; squad-dev's
-    crowd-written questions hold 84 such words, nearly all typos of a word their article uses.
+    crowd-written questions hold 107 such words, 84 of them one edit from a library term, nearly all typos of it.
     """
     if not idf:
         return {}
