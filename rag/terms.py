@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import threading
 import unicodedata
 from collections import Counter
@@ -137,7 +138,7 @@ def distinctive_terms(question: str, idf: dict[str, float] | None = None, chunks
 # "tore" or "punch" missing from a library are words, not typos.
 RESPELL_MIN_LETTERS = 5
 RESPELL_MAX_ZIPF = 1.5  # "accomlish" 0, "charecter" 1.11; "minster" 2.95, "beyonce" 3.49
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"  # stems hold no accents (fold)
+_LETTERS = string.ascii_lowercase  # stems hold no accents (fold)
 
 
 def respellings(text: str, idf: dict[str, float]) -> dict[str, str]:
@@ -170,4 +171,3 @@ def _one_edit(word: str) -> set[str]:
             | {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
             | {a + c + b[1:] for a, b in cuts if b for c in _LETTERS}
             | {a + c + b for a, b in cuts for c in _LETTERS})
-
