@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from . import walls
 from .dates import DateProblem, parse_date
 from .errors import InputError
 from .schema import Article, FileProblem
@@ -184,7 +185,24 @@ def _load_html(path: Path, raw: str) -> tuple[Article, str | None]:
     if not text:
         raise ValueError("no article text found in the HTML")
     title = data.get("title") or path.stem
-    return _make(path, _file_id(path), title, text, data.get("url") or str(path), data.get("date"), data.get("author"))
+    text, warning = _without_wall(title, text)
+    article, date_warning = _make(path, _file_id(path), title, text, data.get("url") or str(path), data.get("date"),
+                                  data.get("author"))
+    return article, "; ".join(w for w in (warning, date_warning) if w) or None
+
+
+def _without_wall(title: str, text: str) -> tuple[str, str | None]:
+    """The page's text without a browser check, paywall or cookie banner, and a warning; raises when no story is left."""
+    wall = walls.find(title, text)
+    if wall is None:
+        n = walls.words_beside(title, text)
+        return text, (f"only {n} words of text besides the headline: a menu or index page rather than an article?"
+                      if n < walls.SHORT_PAGE_WORDS else None)
+    said = wall.said if len(wall.said) <= 80 else wall.said[:79] + "…"
+    if wall.words < walls.MIN_ARTICLE_WORDS:
+        raise ValueError(f"not an article: {wall.kind} (“{said}”) and only {wall.words} other words; {wall.advice}")
+    cut = ": the article may be cut short" if wall.kind == walls.PAYWALL else ""
+    return wall.text, f"left out {wall.kind} (“{said}”){cut}"
 
 
 _DATE_KEYS = ("published", "date", "pubDate", "datePublished")

@@ -65,6 +65,8 @@ def bad_folder(tmp_path) -> Path:
     (d / "malformed.html").write_text("<html><head><title>Unclosed</title><body><p>Council votes on <b>bridge <i>plan "
                                       "<p>The council voted to repair the old bridge over the river before summer "
                                       "tourists arrive, after engineers found cracks<table><tr><td>in the piers")
+    (d / "wall.html").write_text("<html><head><title>Just a moment...</title></head><body><noscript>Enable JavaScript "
+                                 "and cookies to continue</noscript></body></html>")
     (d / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n" + os.urandom(2000))
     good_pdf = text_pdf(d / "report.pdf", "Ferry timetable changes\nThe island ferry will run twice a day from May.")
     half = good_pdf.read_bytes()
@@ -97,6 +99,7 @@ EXPECTED_PROBLEMS = {
     "blank.md": "white space",
     "binary.txt": "binary file",
     "deep.html": "",  # either "no article text" or "could not parse": any clear reason
+    "wall.html": "not an article: a JavaScript or browser check",
     "corrupt.pdf": "PDF",
     "truncated.pdf": "PDF",
     "locked.pdf": "encrypted PDF (needs a password)",

@@ -52,6 +52,72 @@ def test_html_article_body_and_metadata(tmp_path):
     assert "quarter point" in a.text and "Home | News" not in a.text
 
 
+# Pages saved before their article loaded, as trafilatura extracts them: indexed, they would be quoted as news.
+WALL_PAGES = {
+    "cloudflare.html": ("""<html><head><title>Just a moment...</title></head><body><h1>www.example.com</h1>
+        <h2>Checking if the site connection is secure</h2><noscript>Enable JavaScript and cookies to continue</noscript>
+        <p>www.example.com needs to review the security of your connection before proceeding.</p></body></html>""",
+                        "a JavaScript or browser check (“Checking if the site connection is secure”)"),
+    "app.html": ("""<html><head><title>News App</title></head><body><noscript>You need to enable JavaScript to run
+        this app.</noscript><div id="root"></div><script src="/static/js/main.js"></script></body></html>""",
+                 "a JavaScript or browser check"),
+    "paywall.html": ("""<html><head><title>Council approves new bridge</title></head><body><article>
+        <h1>Council approves new bridge</h1><p>The council voted on Tuesday to</p><div class="paywall"><p>Subscribe to
+        continue reading. Already a subscriber? Sign in.</p></div></article></body></html>""",
+                     "a subscription or sign-in wall (“Subscribe to continue reading. Already a subscriber? Sign in.”) "
+                     "and only 6 other words; save the page while signed in"),
+    "consent.html": ("""<html><head><title>Before you continue to Example</title></head><body><h1>Before you continue to
+        Example</h1><p>We use cookies and data to deliver and maintain services, measure audience engagement and improve
+        the quality of our services. If you choose to Accept all, we will also use cookies to develop new services.
+        Select Reject all to decline.</p><button>Reject all</button><button>Accept all</button></body></html>""",
+                     "a cookie consent banner"),
+}
+STORY = ("The council voted on Tuesday to rebuild the harbour bridge, closed since engineers found cracks in two of "
+         "its piers last winter. Work will start in May and take eighteen months, the mayor said, and a ferry will "
+         "carry foot passengers across the harbour in the meantime. Shopkeepers on the east bank said the closure had "
+         "cost them a third of their trade.")
+
+
+@pytest.mark.parametrize("name", WALL_PAGES)
+def test_a_page_that_is_a_wall_is_no_article_and_says_why(tmp_path, name):
+    page, reason = WALL_PAGES[name]
+    (tmp_path / name).write_text(page)
+    arts, problems, _ = _load(tmp_path / name)
+    assert not arts
+    assert problems[0].reason.startswith("not an article: ") and reason in problems[0].reason
+
+
+def test_a_paywall_after_the_story_is_left_out_with_a_warning(tmp_path):
+    f = tmp_path / "bridge.html"
+    f.write_text(f"""<html><head><title>Council approves new bridge</title></head><body><article><h1>Council approves
+        new bridge</h1><p>{STORY}</p><p>Subscribe to continue reading</p></article></body></html>""")
+    arts, problems, warnings = _load(f)
+    assert not problems and "eighteen months" in arts[0].text and "Subscribe" not in arts[0].text
+    assert warnings[0].reason == ("left out a subscription or sign-in wall (“Subscribe to continue reading”): "
+                                  "the article may be cut short")
+
+
+def test_an_article_about_cookies_is_not_a_wall(tmp_path):
+    f = tmp_path / "cookies.html"
+    long_paragraph = ("Regulators said on Monday that sites which greet readers with a banner saying we use cookies must "
+                      "offer a button to reject them that is as easy to find as the one to accept them, and that fines "
+                      "will follow for publishers who hide it behind a second page of settings. " + STORY)
+    f.write_text(f"<html><head><title>Cookie banners must offer a reject button</title></head><body><article>"
+                 f"<p>{long_paragraph}</p></article></body></html>")
+    arts, problems, warnings = _load(f)
+    assert not problems and not warnings
+    assert "we use cookies" in arts[0].text and "harbour bridge" in arts[0].text
+
+
+def test_a_menu_page_is_indexed_with_a_warning(tmp_path):
+    f = tmp_path / "home.html"
+    f.write_text("<html><head><title>Home</title></head><body><nav><ul><li><a href='/'>Home</a></li>"
+                 "<li><a href='/news'>News</a></li><li><a href='/sport'>Sport</a></li></ul></nav><p>Menu</p></body></html>")
+    arts, problems, warnings = _load(f)
+    assert len(arts) == 1 and not problems
+    assert warnings[0].reason.startswith("only 3 words of text besides the headline")
+
+
 def test_jsonl_records_and_a_broken_line(tmp_path):
     f = tmp_path / "a.jsonl"
     f.write_text(json.dumps({"id": "x1", "title": "One", "text": "First text.", "published": "2020-01-02"}) + "\n"
