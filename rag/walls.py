@@ -14,15 +14,17 @@ PAYWALL = "a subscription or sign-in wall"  # the one wall that cuts a story sho
 _KINDS = (
     ("a JavaScript or browser check", "save the page from a browser once the article has loaded", re.compile(
         r"enable javascript|javascript is (disabled|required|not enabled|turned off)|checking (if the site connection"
-        r" is secure|your browser)|verify (that )?you are (a )?human|are you a robot|unusual traffic from your"
-        r"|(disable|turn off) (your )?ad ?block|^(just a moment|attention required|access denied)\b", re.I)),
-    (PAYWALL, "save the page while signed in", re.compile(
-        r"(subscribe|sign in|log in|register|create a free account) to (continue|keep|read)|subscribe (now )?to read"
-        r"|already (a subscriber|have an account)|(reached|used) your (\w+ )?(free )?(article|story) limit"
-        r"|this (article|story|content) is (only )?(available|for|reserved for) (to )?(paying )?(subscribers|members)",
+        r" is secure|your browser)|verify (that )?you are (a )?human|unusual traffic from your (computer|network)"
+        r"|(disable|turn off) (your )?ad ?blocker|^(just a moment|attention required|access denied)\b[\W\w]{0,20}$",
         re.I)),
+    (PAYWALL, "save the page while signed in", re.compile(
+        r"(subscribe|sign in|log in|register) (now )?to (continue|keep) reading|(subscribe|sign in|log in|register) "
+        r"(now )?to read (the|this) (full )?(article|story)|already a subscriber|(reached|used) your (\w+ )?(free )?"
+        r"(article|story) limit|this (article|story|content) is (only )?(available|reserved) (to|for) (paying )?"
+        r"(subscribers|members)", re.I)),
     ("a cookie consent banner", "accept or reject the banner in a browser, then save the page", re.compile(
-        r"we use cookies|accept all cookies|(manage|cookie) (settings|preferences)|^before you continue\b", re.I)),
+        r"we use cookies|accept all cookies|cookie (settings|preferences)|^before you continue( to [\w .-]{1,40})?\W*$",
+        re.I)),
 )
 MAX_WALL_LINE_WORDS = 60  # a longer line is article text that mentions cookies or subscriptions, not the wall itself
 MIN_ARTICLE_WORDS = 40  # fewer words than this beside a wall: the story itself is not on the page

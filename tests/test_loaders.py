@@ -102,11 +102,14 @@ def test_an_article_about_cookies_is_not_a_wall(tmp_path):
     long_paragraph = ("Regulators said on Monday that sites which greet readers with a banner saying we use cookies must "
                       "offer a button to reject them that is as easy to find as the one to accept them, and that fines "
                       "will follow for publishers who hide it behind a second page of settings. " + STORY)
+    short_lines = ["Access denied to reporters, the ministry said.", "Users must sign in to continue using the app.",
+                   "Readers can change their privacy settings at any time."]  # wall-like words in short paragraphs
     f.write_text(f"<html><head><title>Cookie banners must offer a reject button</title></head><body><article>"
-                 f"<p>{long_paragraph}</p></article></body></html>")
+                 f"<p>{long_paragraph}</p>" + "".join(f"<p>{line}</p>" for line in short_lines) + "</article></body></html>")
     arts, problems, warnings = _load(f)
     assert not problems and not warnings
     assert "we use cookies" in arts[0].text and "harbour bridge" in arts[0].text
+    assert all(line in arts[0].text for line in short_lines)
 
 
 def test_a_menu_page_is_indexed_with_a_warning(tmp_path):
