@@ -18,6 +18,7 @@ from ui.uploads import NAMES_FILE, ingest_uploads, original_names, safe_name
 
 from .conftest import GREENHOUSE
 from .test_cli import FESTIVAL
+from .test_loaders import STORY
 from .test_timeline import BRIDGE, COPY
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
@@ -132,6 +133,17 @@ def test_rejected_upload_is_reported(app_env):
     errors = " ".join(e.value for e in at.sidebar.error)
     assert "rejected" in errors and "invalid JSON" in errors
     assert not (app_env / "uploads" / safe_name("broken.json")).exists()
+
+
+def test_an_upload_indexed_with_a_warning_says_so(app_env):
+    page = (f"<html><head><title>Council approves new bridge</title></head><body><article><p>{STORY}</p>"
+            "<p>Subscribe to continue reading</p></article></body></html>").encode()
+    at = start()
+    at.sidebar.file_uploader[0].set_value(("bridge.html", page, "text/html")).run()
+    assert not at.exception
+    shown = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")  # Markdown-escaped
+    assert "added" in shown and "Council approves new bridge" in shown
+    assert "warning: left out a subscription or sign-in wall" in shown and "cut short" in shown
 
 
 def test_article_filter_restricts_the_sources(app_env):

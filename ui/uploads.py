@@ -128,7 +128,8 @@ def _outcome(name: str, path: Path, report: IngestReport, infos: dict) -> FileRe
     mine = {aid for aid, info in infos.items() if info.origin == where}
     groups = [(status, [infos[a].title for a in ids if a in mine])
               for status, ids in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged))]
-    problems = [p.reason for p in report.skipped if p.path == where or p.path.startswith((where + ":", where + "["))]
+    problems = [p.reason for p in report.skipped if _about(p.path, where)]
+    warnings = [p.reason.replace(where, name) for p in report.warnings if _about(p.path, where)]
     found = [(s, titles) for s, titles in groups if titles]
     if not found:
         reason = "; ".join(problems) or "no article found in the file"
@@ -137,4 +138,11 @@ def _outcome(name: str, path: Path, report: IngestReport, infos: dict) -> FileRe
     detail = "; ".join(f"{len(t)} {s}" if len(t) > 1 or len(found) > 1 else t[0] for s, t in found)
     if problems:
         detail += f"; {len(problems)} rejected: {problems[0].replace(where, name)}"
+    if warnings:  # indexed, but the person should know: a refused date, a guessed encoding, a paywall left out
+        detail += f"; warning: {warnings[0]}" if len(warnings) == 1 else f"; {len(warnings)} warnings, the first: {warnings[0]}"
     return FileResult(name, status, detail)
+
+
+def _about(path: str, where: str) -> bool:
+    """A report's path names this file, or a record in it (``file.jsonl:3``, ``file.json[2]``)."""
+    return path == where or path.startswith((where + ":", where + "["))
