@@ -188,19 +188,27 @@ def _load_html(path: Path, raw: str) -> tuple[Article, str | None]:
     text, warning = _without_wall(title, text)
     article, date_warning = _make(path, _file_id(path), title, text, data.get("url") or str(path), data.get("date"),
                                   data.get("author"))
-    return article, "; ".join(w for w in (warning, date_warning) if w) or None
+    return article, _joined(warning, date_warning)
 
 
-def _without_wall(title: str, text: str) -> tuple[str, str | None]:
-    """The page's text without a browser check, paywall or cookie banner, and a warning; raises when no story is left."""
+def _joined(*warnings: str | None) -> str | None:
+    return "; ".join(w for w in warnings if w) or None
+
+
+def _without_wall(title: str, text: str, page: bool = True) -> tuple[str, str | None]:
+    """The text without a browser check, paywall or cookie banner, and a warning; raises when no story is left.
+
+    A saved web page (``page``) is also told how to save it again, and warned about when it is nearly empty; a
+    JSON record is what a crawler fetched, and a short one is often a real brief."""
     wall = walls.find(title, text)
     if wall is None:
         n = walls.words_beside(title, text)
         return text, (f"only {n} words of text besides the headline: a menu or index page rather than an article?"
-                      if n < walls.SHORT_PAGE_WORDS else None)
+                      if page and n < walls.SHORT_PAGE_WORDS else None)
     said = wall.said if len(wall.said) <= 80 else wall.said[:79] + "…"
     if wall.words < walls.MIN_ARTICLE_WORDS:
-        raise ValueError(f"not an article: {wall.kind} (“{said}”) and only {wall.words} other words; {wall.advice}")
+        advice = f"; {wall.advice}" if page else ""
+        raise ValueError(f"not an article: {wall.kind} (“{said}”) and only {wall.words} other words{advice}")
     cut = ": the article may be cut short" if wall.kind == walls.PAYWALL else ""
     return wall.text, f"left out {wall.kind} (“{said}”){cut}"
 
@@ -217,8 +225,11 @@ def _record(path: Path, rec: object, where: str) -> tuple[Article, str | None]:
     rid = rec.get("id")
     article_id = str(rid) if rid not in (None, "") else f"{_file_id(path)}-{where.replace(' ', '')}"
     source = rec.get("url") or rec.get("source") or f"{path}#{where.replace(' ', '')}"
-    return _make(path, article_id, str(rec.get("title") or rec.get("headline") or "Untitled"), text, str(source),
-                 next((rec[k] for k in _DATE_KEYS if rec.get(k) not in (None, "")), None), rec.get("author"))
+    title = str(rec.get("title") or rec.get("headline") or "Untitled")
+    text, warning = _without_wall(title, text, page=False)
+    article, date_warning = _make(path, article_id, title, text, str(source),
+                                  next((rec[k] for k in _DATE_KEYS if rec.get(k) not in (None, "")), None), rec.get("author"))
+    return article, _joined(warning, date_warning)
 
 
 def _loaded(path: str, made: tuple[Article, str | None]) -> Loaded:

@@ -87,6 +87,18 @@ def test_a_page_that_is_a_wall_is_no_article_and_says_why(tmp_path, name):
     assert problems[0].reason.startswith("not an article: ") and reason in problems[0].reason
 
 
+def test_a_record_that_is_a_wall_is_no_article(tmp_path):
+    """A crawler's dump holds the same pages: the record is reported by its line, the others indexed."""
+    f = tmp_path / "crawl.jsonl"
+    f.write_text(json.dumps({"id": "w1", "title": "Just a moment...", "text": "Checking your browser before accessing "
+                             "example.com. Please enable JavaScript and cookies to continue."}) + "\n"
+                 + json.dumps({"id": "b1", "title": "Council approves new bridge", "text": STORY}) + "\n")
+    arts, problems, warnings = _load(f)
+    assert [a.id for a in arts] == ["b1"] and not warnings
+    assert problems[0].path.endswith("crawl.jsonl:1")
+    assert problems[0].reason == "not an article: a JavaScript or browser check (“Just a moment...”) and only 0 other words"
+
+
 def test_a_paywall_after_the_story_is_left_out_with_a_warning(tmp_path):
     f = tmp_path / "bridge.html"
     f.write_text(f"""<html><head><title>Council approves new bridge</title></head><body><article><h1>Council approves
