@@ -124,6 +124,17 @@ def test_an_article_about_cookies_is_not_a_wall(tmp_path):
     assert all(line in arts[0].text for line in short_lines)
 
 
+def test_a_wall_phrase_inside_a_story_is_the_story(tmp_path):
+    """Only the first and last lines can be a wall: one inside a story is quoted speech or reporting."""
+    paragraphs = [f"Paragraph {i} of the council's report on the bridge." for i in range(1, 6)]
+    middle = "“Subscribe to continue reading” banners annoy readers, the survey found."
+    f = tmp_path / "story.html"
+    f.write_text("<html><head><title>Readers and banners</title></head><body><article>"
+                 + "".join(f"<p>{p}</p>" for p in [*paragraphs, middle, *paragraphs]) + "</article></body></html>")
+    arts, problems, warnings = _load(f)
+    assert not problems and not warnings and middle in arts[0].text
+
+
 def test_a_menu_page_is_indexed_with_a_warning(tmp_path):
     f = tmp_path / "home.html"
     f.write_text("<html><head><title>Home</title></head><body><nav><ul><li><a href='/'>Home</a></li>"
