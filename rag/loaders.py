@@ -209,6 +209,8 @@ def _without_wall(title: str, text: str, page: bool = True) -> tuple[str, str | 
     if wall.words < walls.MIN_ARTICLE_WORDS:
         advice = f"; {wall.advice}" if page else ""
         raise ValueError(f"not an article: {wall.kind} (“{said}”) and only {wall.words} other words{advice}")
+    if wall.text == text.strip():
+        return text, None  # only the title was the wall's ("Just a moment..."): the story loaded after all
     cut = ": the article may be cut short" if wall.kind == walls.PAYWALL else ""
     return wall.text, f"left out {wall.kind} (“{said}”){cut}"
 

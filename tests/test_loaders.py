@@ -97,6 +97,10 @@ def test_a_record_that_is_a_wall_is_no_article(tmp_path):
     assert [a.id for a in arts] == ["b1"] and not warnings
     assert problems[0].path.endswith("crawl.jsonl:1")
     assert problems[0].reason == "not an article: a JavaScript or browser check (“Just a moment...”) and only 0 other words"
+    # the interstitial's title over a story that loaded after all: nothing to leave out, nothing to warn about
+    f.write_text(json.dumps({"id": "b2", "title": "Just a moment...", "text": STORY}) + "\n")
+    arts, problems, warnings = _load(f)
+    assert [a.text for a in arts] == [STORY] and not problems and not warnings
 
 
 def test_a_paywall_after_the_story_is_left_out_with_a_warning(tmp_path):
