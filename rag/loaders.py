@@ -202,9 +202,9 @@ def _without_wall(title: str, text: str, page: bool = True) -> tuple[str, str | 
     JSON record is what a crawler fetched, and a short one is often a real brief."""
     wall = walls.find(title, text)
     if wall is None:
-        n = walls.words_beside(title, text)
-        return text, (f"only {n} words of text besides the headline: a menu or index page rather than an article?"
-                      if page and n < walls.SHORT_PAGE_WORDS else None)
+        if page and (n := walls.words_beside(title, text)) < walls.SHORT_PAGE_WORDS:
+            return text, f"only {n} words of text besides the headline: a menu or index page rather than an article?"
+        return text, None
     said = wall.said if len(wall.said) <= 80 else wall.said[:79] + "…"
     if wall.words < walls.MIN_ARTICLE_WORDS:
         advice = f"; {wall.advice}" if page else ""
