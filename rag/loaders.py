@@ -164,10 +164,10 @@ def _load_text(path: Path, raw: str) -> tuple[Article, str | None]:
         body = lines[1] if len(lines) > 1 else ""
     if not body.strip():
         raise ValueError("no text after the headline")
-    return _make(
-        path, _file_id(path), title, body, str(meta.get("source") or meta.get("url") or path),
-        meta.get("published") or meta.get("date"), meta.get("author"),
-    )
+    body, warning = _without_wall(title, body, page=False)  # a page saved as text keeps its wall
+    article, date_warning = _make(path, _file_id(path), title, body, str(meta.get("source") or meta.get("url") or path),
+                                  meta.get("published") or meta.get("date"), meta.get("author"))
+    return article, _joined(warning, date_warning)
 
 
 def _load_html(path: Path, raw: str) -> tuple[Article, str | None]:
@@ -199,7 +199,7 @@ def _without_wall(title: str, text: str, page: bool = True) -> tuple[str, str | 
     """The text without a browser check, paywall or cookie banner, and a warning; raises when no story is left.
 
     A saved web page (``page``) is also told how to save it again, and warned about when it is nearly empty; a
-    JSON record is what a crawler fetched, and a short one is often a real brief."""
+    JSON record or text file is what a crawler or a person kept, and a short one is often a real brief."""
     wall = walls.find(title, text)
     if wall is None:
         if page and (n := walls.words_beside(title, text)) < walls.SHORT_PAGE_WORDS:

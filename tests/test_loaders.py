@@ -103,6 +103,21 @@ def test_a_record_that_is_a_wall_is_no_article(tmp_path):
     assert [a.text for a in arts] == [STORY] and not problems and not warnings
 
 
+def test_a_page_saved_as_text_is_checked_for_walls_too(tmp_path):
+    """A browser's "Save as text" keeps the wall: a text file that is only one is rejected, one after a story cut."""
+    (tmp_path / "moment.txt").write_text("Just a moment...\n\nChecking if the site connection is secure\n\n"
+                                         "Enable JavaScript and cookies to continue\n")
+    (tmp_path / "bridge.md").write_text(f"# Council approves new bridge\n\n{STORY}\n\nAlready a subscriber? Sign in.\n")
+    arts, problems, warnings = _load(tmp_path)
+    assert [p.path.rsplit("/", 1)[-1] for p in problems] == ["moment.txt"]
+    assert problems[0].reason == ("not an article: a JavaScript or browser check (“Just a moment...”) "
+                                  "and only 0 other words")
+    assert [a.title for a in arts] == ["Council approves new bridge"]
+    assert arts[0].text.rstrip().endswith("in the meantime. Shopkeepers on the east bank said the closure had cost "
+                                          "them a third of their trade.")
+    assert warnings[0].path.endswith("bridge.md") and warnings[0].reason.startswith("left out a subscription")
+
+
 def test_a_paywall_after_the_story_is_left_out_with_a_warning(tmp_path):
     f = tmp_path / "bridge.html"
     f.write_text(f"""<html><head><title>Council approves new bridge</title></head><body><article><h1>Council approves
