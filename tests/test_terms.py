@@ -36,7 +36,8 @@ def test_a_full_cache_stops_growing_and_still_stems(monkeypatch):
 
 def test_misspelt_question_words_are_read_as_the_library_terms_one_edit_away():
     chunks = ["Secretary General Jens Stoltenberg told reporters", "the Maastricht Treaty was signed in 1992",
-              "Miller made 109 tackles", "the troops tore down the fence", "the Defense Department report"]
+              "Miller made 109 tackles", "the troops tore down the fence", "the Defense Department report",
+              "the troops ate lunch"]  # "lunch" is one edit from "punch"
     idf = idf_table(tokenize(c) for c in chunks)
     assert respellings("Who is Stoltenburg?", idf) == {"stoltenburg": "stoltenberg"}
     assert respellings("When was the Maastrich Treaty signed?", idf) == {"maastrich": "maastricht"}
