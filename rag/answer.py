@@ -142,11 +142,16 @@ def _prefix_end(text: str, n_words: int) -> int:
 
 
 def balance_quotes(text: str) -> str:
-    """A sentence cut from inside a quotation gets its opening mark back, so the answer (and a quote of it) reads right."""
-    if text.count("”") > text.count("“"):
+    """A sentence cut from a longer quotation gets back the mark the cut left out: its opening mark (“Our presence
+    … conditions-based,” Stoltenberg told reporters.), or its closing one (“First of all, we want to assess the
+    agreement itself.”), so the answer (and a quote of it) reads right."""
+    opening, closing = text.count("“"), text.count("”")
+    if closing > opening:
         return "“" + text
-    if text.count('"') % 2 and not text.startswith('"'):
-        return '"' + text
+    if opening > closing:
+        return text + "”"
+    if text.count('"') % 2:
+        return text + '"' if text.startswith('"') else '"' + text
     return text
 
 

@@ -100,3 +100,15 @@ def test_a_short_sentence_that_answers_is_not_crowded_out_by_a_long_one(embedder
     by_score = SentenceScorer(embedder, length_weight=0.0)  # the length term off: the long sentence fills the budget
     old = ExtractiveAnswerer(embedder, answerable_threshold=0.0, scorer=by_score).answer(question, [_passage(1, text)])
     assert "Cleveland" in old.text and "Los Angeles" not in old.text
+
+
+def test_a_sentence_cut_from_a_longer_quotation_gets_its_missing_mark_back(embedder):
+    """News quotes run over several sentences: the first lacks its closing mark, the last its opening one."""
+    text = ("“First of all, we want to assess the agreement itself. We weren’t in the seat when that agreement was "
+            "signed,” Pentagon press secretary John Kirby told reporters.")
+    answer = ExtractiveAnswerer(embedder, answerable_threshold=0.0, keep_ratio=0.0).answer(
+        "What does the Pentagon want to assess first?", [_passage(1, text)])
+    assert answer.text == ("“First of all, we want to assess the agreement itself.” [1] “We weren’t in the seat when "
+                           "that agreement was signed,” Pentagon press secretary John Kirby told reporters. [1]")
+    second = text.index("We weren’t")
+    assert answer.citations[0].quotes == ((0, second - 1), (second, len(text)))  # the marks added are not the article's
