@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .retrieval import Filters
 
 log = logging.getLogger(__name__)
-FORMAT = 2  # of the saved index; bump when what is saved, the tokenizer or the repeated-lines rule changes
+FORMAT = 3  # of the saved index; bump when what is saved, the tokenizer or the repeated-lines rule changes
 _STALE_TMP_SECONDS = 3600  # a half-written folder older than this was left by a process that died
 
 

@@ -28,6 +28,13 @@ def test_a_line_counts_once_per_story_and_only_when_short_enough():
     # a line of several sentences: each one is skipped alone too
     both = repeated_lines([f"x\nNeed a break? {promo}" for _ in range(5)], [str(i) for i in range(5)])
     assert plain(promo) in both and plain(f"Need a break? {promo}") in both
+    # a line too long to count whole counts by its short sentences, each story writing the rest its own way
+    hub = "Check out the all new PLAY hub with puzzles, games and more!"
+    lines = [f"x\nNeed a news break on day {i} of the trial? {hub}" for i in range(5)]
+    assert plain(hub) in repeated_lines(lines, [str(i) for i in range(5)])
+    paragraph = [f"x\nThe court heard from {i} witnesses on Monday and {i + 2} more on Tuesday before the judge adjourned. {hub}"
+                 for i in range(5)]  # a paragraph (24 words or more) is the story's, whatever it ends with
+    assert plain(hub) not in repeated_lines(paragraph, [str(i) for i in range(5)])
 
 
 def test_a_promotion_in_many_stories_is_never_quoted(library, tmp_path, embedder):
