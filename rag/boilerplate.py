@@ -52,6 +52,12 @@ _STAMP_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|
 _CREDIT = re.compile(r"(?i)\(?(?:contributing|contributors?|(?:additional )?reporting by|editing by|written by|compiled by"
                      r"|photos? by|photos?:|credit:|image:)|[\w .,&'’-]+ contributed (?:to )?(?:this|reporting)")
 _ASKS_CREDIT = re.compile(r"(?i)\b(?:report|wr[io]te|written|writer|contribut|edit|photo|author|byline)")
+# a byline of names alone on one of an article's first lines: "Steve Holland, Matt Spetalnick & Jeff Mason", "Aamer
+# Madhani, USA TODAY", "By Jane Doe" (129 of news-2025's first or last three lines; further in, such a line is mostly
+# a list item, "Michael Jordan, Washington Wizards", which may be the answer)
+_NAME = r"[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,2}"
+_BYLINE = re.compile(rf"By {_NAME}(?:(?:, | & | and ){_NAME})*|{_NAME}(?:(?:, | & | and ){_NAME})+")
+OPENING_LINES = 3
 _UNQUOTED_FOR_CREDITS = frozenset({"link", "furniture"})
 _UNQUOTED = _UNQUOTED_FOR_CREDITS | {"credit"}
 
@@ -170,15 +176,32 @@ def unquoted(question: str) -> frozenset[str]:
     return _UNQUOTED_FOR_CREDITS if _ASKS_CREDIT.search(question) else _UNQUOTED
 
 
-def quotable(text: str, spans: list[tuple[int, int]], skip_links: bool = True) -> tuple[list[tuple[int, int]], list[str | None]]:
+def quotable(text: str, spans: list[tuple[int, int]], skip_links: bool = True,
+             opening: bool = False) -> tuple[list[tuple[int, int]], list[str | None]]:
     """Each sentence span of a passage as it may be quoted (without a run-in label or a glued byline) and what it is:
-    :func:`furniture`'s kind, or "link" for a line pointing to another story. Depends on the text alone, so a scorer
-    works it out once per passage, not once per question."""
+    :func:`furniture`'s kind, "credit" for a byline of names alone among the first lines of a passage that
+    opens its article (``opening``), or "link" for a line pointing to another story. Depends on the text alone,
+    so a scorer works it out once per passage, not once per question."""
     links = link_out_spans(text) if skip_links else []
+    head = _opening_end(text) if opening else 0
     quoted, kinds = [], []
     for s, e in spans:
         s += label_end(text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
         e = s + tail_start(text[s:e])  # "… on Tuesday.— Sudiksha Kochi" up to "Tuesday."
         quoted.append((s, e))
-        kinds.append("link" if any(a <= s and e <= b for a, b in links) else furniture(text[s:e]))
+        kind = "link" if any(a <= s and e <= b for a, b in links) else furniture(text[s:e])
+        if kind is None and e <= head and _BYLINE.fullmatch(text[s:e].strip()):
+            kind = "credit"
+        kinds.append(kind)
     return quoted, kinds
+
+
+def _opening_end(text: str) -> int:
+    """Where the first ``OPENING_LINES`` lines of ``text`` that hold anything end."""
+    end = 0
+    for _ in range(OPENING_LINES):
+        while end < len(text) and text[end] in " \t\n":
+            end += 1
+        found = text.find("\n", end)
+        end = len(text) if found < 0 else found
+    return end

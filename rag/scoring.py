@@ -264,7 +264,7 @@ class SentenceScorer:
             vectors.update((p.chunk_id, (spans, v)) for p, (_, _, spans), v in zip(unstored, inputs, pooled))
         for p in missing:
             spans, v = vectors[p.chunk_id]
-            quoted, kinds = quotable(p.text, spans, self.skip_links)
+            quoted, kinds = quotable(p.text, spans, self.skip_links, opening=p.start == 0)
             found[p.chunk_id] = (quoted, v, span_terms(p.text, spans), kinds, names_in(p.text))
         with self._lock:  # other threads may evict meanwhile: the result comes from ``found``, not the cache
             self._cache.update((p.chunk_id, found[p.chunk_id]) for p in missing)

@@ -3,11 +3,13 @@ lines pointing to other stories ("More: …", the teasers after "Check Also") ar
 
 from __future__ import annotations
 
+import json
+
 from rag import build_chain
-from rag.boilerplate import label_end, link_out_spans, plain, repeated_lines, says_nothing, tail_start
+from rag.boilerplate import label_end, link_out_spans, plain, quotable, repeated_lines, says_nothing, tail_start
 from rag.scoring import SentenceScorer
 
-from .conftest import BBC, SEEDS
+from .conftest import BBC, SEEDS, SHARED
 
 PROMO = "Need a break? Play the Evening Post Daily Crossword Puzzle."
 STORIES = ["business/001.txt", "sport/001.txt", "tech/001.txt", "politics/001.txt", "entertainment/001.txt", "business/002.txt"]
@@ -184,3 +186,25 @@ def test_a_byline_or_picture_credit_glued_to_a_sentence_is_left_out_of_the_quote
     assert "Ann Lee" not in answer.text
     start, end = next(c for c in answer.citations if c.number == 1).quotes[0]
     assert answer.citations[0].passage[start:end].endswith("on Monday.")
+
+
+def test_a_byline_of_names_that_opens_an_article_is_a_credit(library, tmp_path):
+    """A wire story's first line names its reporters: it led the answer about Gaza (news-2025, as scraped). Further
+    in, a line of names is a list item that may be the answer."""
+    record = next(json.loads(line) for line in (SHARED / "eval" / "news-2025" / "articles.jsonl").open(encoding="utf-8")
+                  if '"rtqa-9481c35ba831"' in line)
+    assert record["text"].startswith("Steve Holland, Matt Spetalnick & Jeff Mason\n")
+    (tmp_path / "gaza.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    roster = ("The all-time scoring leaders who ended their careers elsewhere were honoured on Sunday.\n\n"
+              "The first of them played for Chicago for thirteen seasons.\n\nThe league listed them by final club.\n\n"
+              "Michael Jordan, Washington Wizards\n\nKarl Malone, Los Angeles Lakers\n")
+    (tmp_path / "roster.md").write_text(f"---\ntitle: Scoring leaders honoured\n---\n{roster}", encoding="utf-8")
+    library.ingest([tmp_path])
+    chain = build_chain(library)
+    answer = chain.invoke({"question": "President Donald Trump this week said the US “will take over” which territory?",
+                           "as_of": "2025-02-07"})
+    assert "Gaza Strip" in answer.text and "Spetalnick" not in answer.text, answer.text
+    assert "Michael Jordan, Washington Wizards" in chain.invoke("Which club did Michael Jordan finish his career with?").text
+    assert [kind for kind in quotable("Ann Lee and Tom Ray\n\nBy Jane Doe\n\nThe mayor and the council met.\n\nAnn Lee "
+                                      "and Tom Ray", [(0, 19), (21, 32), (34, 64), (66, 85)], opening=True)[1]] == \
+        ["credit", "credit", None, None]
