@@ -2,9 +2,11 @@
 
 Scraped news carries them ("Play the USA TODAY Daily Crossword Puzzle." is in 663 stories of news-2025's
 5,280 articles); they match a question's names by accident and were quoted as answers. A line counts when it is
-four to twelve words long and occurs in at least ``MIN_STORIES`` stories, a story being a group of copies (:mod:`rag.groups`):
-a wire story carried by ten outlets is one story, so its sentences are not boilerplate. The answerer and
-the re-ranker skip sentences that are such a line (or one of its sentences).
+four to twelve words long (or is such a sentence of a line of up to 24) and occurs in at least ``MIN_STORIES``
+stories, a story being a group of copies (:mod:`rag.groups`): a wire story carried by ten outlets is one story, so
+its sentences are not boilerplate. The answerer and the re-ranker skip sentences that are such a line (or one of
+its sentences). A byline of names alone at an article's top ("Steve Holland, Matt Spetalnick & Jeff Mason") is a
+credit, as "Reporting by …" is.
 
 Lines that send the reader to another story ("More: …", "Read more: …", a headline glued to a label "Live
 updates:Delta Air Lines plane flips …", and the headlines after a bare "Check Also") are skipped too, in any
