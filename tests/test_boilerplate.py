@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from rag import build_chain
+from rag import boilerplate, build_chain
 from rag.boilerplate import label_end, link_out_spans, plain, quotable, repeated_lines, says_nothing, tail_start
 from rag.scoring import SentenceScorer
 
@@ -188,11 +188,42 @@ def test_a_byline_or_picture_credit_glued_to_a_sentence_is_left_out_of_the_quote
     assert answer.citations[0].passage[start:end].endswith("on Monday.")
 
 
+def _news_2025(article_id: str) -> dict:
+    """One article of the news-2025 set, as scraped."""
+    return next(json.loads(line) for line in (SHARED / "eval" / "news-2025" / "articles.jsonl").open(encoding="utf-8")
+                if f'"{article_id}"' in line)
+
+
+def test_a_call_to_click_elsewhere_is_not_quoted(library, tmp_path, monkeypatch):
+    """"Editor's note:Click here to watch the Starliner astronauts return to Earth." opened the answer about the
+    splashdown (news-2025, as scraped): it names the astronauts and Earth, and says nothing."""
+    record = _news_2025("rtqa-b79790bca4e1")
+    (tmp_path / "starliner.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    library.ingest([tmp_path])
+    ask = {"question": "A SpaceX capsule carrying stranded Nasa astronauts back to Earth splashed down off the coast of "
+                       "which state?", "as_of": "2025-03-19"}
+    with monkeypatch.context() as without_the_rule:
+        without_the_rule.setattr(boilerplate, "_clicks", lambda sentence: False)
+        assert build_chain(library).invoke(ask).text.startswith("Editor's note:Click here")
+    library.scorer._cache.clear()  # what each sentence is, worked out once per passage
+    answer = build_chain(library).invoke(ask)
+    assert "Click here" not in answer.text and "Florida" in answer.text, answer.text
+    sentences = ["Click here to read the full story.", "(Click here to view)", "Tap or click here for my take.",
+                 "To read more about efforts to restore power, click here.", "Scammers texted “Click here to claim your "
+                 "refund,” the police said.", "Peak viewing in Oklahoma will happen around 1:45 p.m., and the show will "
+                 "be over by 3 p.m. Click here to get precise eclipse times for your location."]
+    text = "\n".join(sentences)
+    spans, at = [], 0
+    for sentence in sentences:
+        spans.append((at, at + len(sentence)))
+        at += len(sentence) + 1
+    assert quotable(text, spans)[1] == ["link", "link", "link", "link", None, None]
+
+
 def test_a_byline_of_names_that_opens_an_article_is_a_credit(library, tmp_path):
     """A wire story's first line names its reporters: it led the answer about Gaza (news-2025, as scraped). Further
     in, a line of names is a list item that may be the answer."""
-    record = next(json.loads(line) for line in (SHARED / "eval" / "news-2025" / "articles.jsonl").open(encoding="utf-8")
-                  if '"rtqa-9481c35ba831"' in line)
+    record = _news_2025("rtqa-9481c35ba831")
     assert record["text"].startswith("Steve Holland, Matt Spetalnick & Jeff Mason\n")
     (tmp_path / "gaza.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
     roster = ("The all-time scoring leaders who ended their careers elsewhere were honoured on Sunday.\n\n"
