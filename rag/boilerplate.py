@@ -61,8 +61,8 @@ _CREDIT = re.compile(r"(?i)\(?(?:contributing|contributors?|(?:additional )?repo
                      r"|photos? by|photos?:|credit:|image:)|[\w .,&'’-]+ contributed (?:to )?(?:this|reporting)")
 _ASKS_CREDIT = re.compile(r"(?i)\b(?:report|wr[io]te|written|writer|contribut|edit|photo|author|byline)")
 # a byline of names alone on one of an article's first lines: "Steve Holland, Matt Spetalnick & Jeff Mason", "Aamer
-# Madhani, USA TODAY", "By Jane Doe" (129 of news-2025's first or last three lines; further in, such a line is mostly
-# a list item, "Michael Jordan, Washington Wizards", which may be the answer)
+# Madhani, USA TODAY", "By Jane Doe" (126 of news-2025's first three lines, all bylines; further in, such a line is
+# mostly a list item, "Michael Jordan, Washington Wizards", which may be the answer)
 _NAME = r"[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,2}"
 _BYLINE = re.compile(rf"By {_NAME}(?:(?:, | & | and ){_NAME})*|{_NAME}(?:(?:, | & | and ){_NAME})+")
 OPENING_LINES = 3
@@ -197,7 +197,8 @@ def quotable(text: str, spans: list[tuple[int, int]], skip_links: bool = True,
         s += label_end(text[s:e])  # "AI-assisted summary Venice’s …" is quoted from "Venice’s"
         e = s + tail_start(text[s:e])  # "… on Tuesday.— Sudiksha Kochi" up to "Tuesday."
         quoted.append((s, e))
-        kind = "link" if any(a <= s and e <= b for a, b in links) or _clicks(text[s:e]) else furniture(text[s:e])
+        out = any(a <= s and e <= b for a, b in links) or (skip_links and _clicks(text[s:e]))
+        kind = "link" if out else furniture(text[s:e])
         if kind is None and e <= head and _BYLINE.fullmatch(text[s:e].strip()):
             kind = "credit"
         kinds.append(kind)
