@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -297,9 +299,18 @@ class HybridRetriever(BaseRetriever):
         return [to_document(p) for p in passages]
 
 
+# Inline formatting tags, as a question copied from a web page's source carries them ("should you <em>not</em> wear"):
+# read as words, "em" counted as a rare question word that no passage holds.
+_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|br|cite|code|em|i|mark|q|s|small|span|strong|sub|sup|u)\b[^<>]{0,200}>", re.I)
+
+
 def check_question(question: str, max_chars: int) -> str:
-    """The question with white space collapsed; InputError when it is empty or too long."""
-    q = " ".join(clean_text(question or "").split())  # lone surrogates (non-UTF-8 argv) break the tokenizer
+    """The question with inline HTML tags and entities read as text and white space collapsed; InputError when it
+    is empty or too long."""
+    q = clean_text(question or "")  # lone surrogates (non-UTF-8 argv) break the tokenizer
+    if "<" in q or "&" in q:
+        q = html.unescape(_INLINE_TAG.sub("", q))  # "Ben &amp; Jerry's" is "Ben & Jerry's"; "x < 5 and y > 3" stays
+    q = " ".join(q.split())
     if not q:
         raise InputError("The question is empty: type a question about the articles.")
     if len(q) > max_chars:

@@ -372,6 +372,17 @@ def test_question_and_k_limits(tmp_path, monkeypatch):
     assert r.exit_code == 1 and "Invalid configuration" in r.output and "top_k" in r.output
 
 
+def test_a_question_copied_with_html_reads_as_its_text(seeded):
+    from rag import build_chain
+
+    answer = build_chain(seeded).invoke("What is the <em>name</em> of the Pentagon&#39;s press&nbsp;secretary?")
+    assert answer.question == "What is the name of the Pentagon's press secretary?"
+    assert "John Kirby" in answer.text and not answer.abstained
+    assert seeded.check_question("Is x < 5 and y > 3, or AT&T <b>or</b> P&G?") == "Is x < 5 and y > 3, or AT&T or P&G?"
+    with pytest.raises(InputError, match="The question is empty"):
+        seeded.check_question("<em> </em>")
+
+
 def test_library_limits_have_defaults_and_clear_messages(seeded):
     for k in (0, -1, 51):
         with pytest.raises(InputError, match=f"k={k}: ask for between 1 and 50 passages"):
