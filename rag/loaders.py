@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import html
+import html.entities
 import json
 import logging
 import os
@@ -88,11 +90,30 @@ def clean_text(text: str) -> str:
     return _UNSTORABLE.sub("", text)
 
 
+# An HTML character reference left in text ("G7 communiqu&#233;", "Tottenham bid &#163;8m"): 22 BBC files hold them.
+_REFERENCE = re.compile(r"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[A-Za-z][A-Za-z0-9]{1,30});")
+# "Mr Blair&#191;s government": an apostrophe the corpus's conversion turned into "¿", which never sits inside a word
+_INVERTED_APOSTROPHE = re.compile(r"(?<=[A-Za-z])¿(?=[a-z])")
+
+
+def as_characters(text: str) -> str:
+    """``text`` with its HTML character references read as the characters they stand for; unknown ones stay."""
+    if "&" not in text:
+        return text
+    text = _REFERENCE.sub(_character, text)
+    return _INVERTED_APOSTROPHE.sub("’", text) if "¿" in text else text
+
+
+def _character(m: re.Match) -> str:
+    ref = m.group(0)  # a name must be known whole: html.unescape reads "&notareference;" as "¬areference;"
+    return html.unescape(ref) if ref[1] == "#" or ref[1:] in html.entities.html5 else ref
+
+
 def _make(path: Path, article_id: str, title: str, text: str, source: str, published: object = None,
           author: str | None = None) -> tuple[Article, str | None]:
     """The article and a warning about its date, if the date was refused or cut to its real precision."""
-    title = " ".join(clean_text(title).split())[:500]
-    text = clean_text(text).strip()
+    title = " ".join(as_characters(clean_text(title)).split())[:500]
+    text = as_characters(clean_text(text)).strip()
     article_id, source = clean_text(article_id), clean_text(source)
     author = clean_text(str(author))[:200] if author else None
     day, warning = normalise_date(published)

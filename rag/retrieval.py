@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from .dates import day_number, period
 from .errors import EmptyStoreError, InputError
 from .groups import GroupCache, diversify
 from .lexical import LexicalCache, LexicalIndex
-from .loaders import clean_text
+from .loaders import as_characters, clean_text
 from .schema import Passage
 from .scoring import SentenceScorer
 from .store import Store
@@ -308,9 +307,9 @@ def check_question(question: str, max_chars: int) -> str:
     """The question with inline HTML tags and entities read as text and white space collapsed; InputError when it
     is empty or too long."""
     q = clean_text(question or "")  # lone surrogates (non-UTF-8 argv) break the tokenizer
-    if "<" in q or "&" in q:
-        q = html.unescape(_INLINE_TAG.sub("", q))  # "Ben &amp; Jerry's" is "Ben & Jerry's"; "x < 5 and y > 3" stays
-    q = " ".join(q.split())
+    if "<" in q:
+        q = _INLINE_TAG.sub("", q)  # "x < 5 and y > 3" stays
+    q = " ".join(as_characters(q).split())  # "Ben &amp; Jerry's" is "Ben & Jerry's"
     if not q:
         raise InputError("The question is empty: type a question about the articles.")
     if len(q) > max_chars:

@@ -173,6 +173,19 @@ def test_jsonl_records_and_a_broken_line(tmp_path):
     assert len(problems) == 1 and "line 2" in problems[0].reason
 
 
+def test_html_character_references_in_text_are_read_as_characters(tmp_path):
+    arts, problems, _ = _load(BBC / "sport" / "191.txt", BBC / "business" / "210.txt", BBC / "politics" / "352.txt")
+    assert not problems
+    assert arts[0].title == "Tottenham bid £8m for Forest duo"
+    assert "a G7 communiqué for achieving debt relief" in arts[1].text
+    assert '"Mr Blair’s government is all talk.' in arts[2].text  # the corpus's "&#191;" stood for an apostrophe
+    assert not any("&#" in a.title + a.text for a in arts)
+    f = tmp_path / "a.jsonl"
+    f.write_text(json.dumps({"title": "Ben &amp; Jerry&#x27;s", "text": "AT&T; P&G and &notareference; stay. &lt;3"}))
+    (art,), _, _ = _load(f)
+    assert (art.title, art.text) == ("Ben & Jerry's", "AT&T; P&G and &notareference; stay. <3")
+
+
 def test_bad_files_are_reported_and_the_rest_loaded(tmp_path):
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "blank.txt").write_text("   \n\n ")
