@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from .config import Settings, offline_environment
-from .errors import RagError
+from .errors import EmptyStoreError, RagError
 from .terminal import answer_lines, counted, quote_body, searched_line, shown, wrap
 
 
@@ -119,6 +119,9 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     try:
         library = _library(settings)
+        library.store.revision()  # says so if another process is rebuilding the store
+        if library.is_empty():  # said before the model loads, which takes most of a start
+            raise EmptyStoreError.at(library.store.where)
         library.warm()
         answer = build_chain(library, k=top_k, filters=filters, as_of=day).invoke(question)
     except RagError as exc:

@@ -1,5 +1,7 @@
 """Errors the library raises for the user to fix; the CLI turns them into one-line messages."""
 
+from __future__ import annotations
+
 
 class RagError(Exception):
     """Base class: a problem the user can act on (the message says how)."""
@@ -11,6 +13,10 @@ class InputError(RagError):
 
 class EmptyStoreError(RagError):
     """A question was asked of a store that holds no articles."""
+
+    @classmethod
+    def at(cls, where: str) -> EmptyStoreError:
+        return cls(f"No articles are indexed in {where} yet. Add some with 'python -m rag ingest PATH'.")
 
 
 class StoreMismatchError(RagError):

@@ -148,7 +148,7 @@ class Retriever:
         """
         lex = lex or self.lexical.get()  # one revision read; rebuilt only when the store changed
         if not lex.ids:
-            raise EmptyStoreError(f"No articles are indexed in {self.store.where} yet. Add some with 'python -m rag ingest PATH'.")
+            raise EmptyStoreError.at(self.store.where)
         s = self.settings
         k = s.top_k if k is None else k
         if not 1 <= k <= 50:

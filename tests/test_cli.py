@@ -1,13 +1,16 @@
 """The CLI over a real store: exit codes, human and JSON output."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
 from rag.cli import cli
 
-from .conftest import SEEDS
+from .conftest import ROOT, SEEDS
 from .test_timeline import write_bridge
 
 
@@ -60,6 +63,15 @@ def test_a_quoted_subhead_is_printed_on_a_line_of_its_own(tmp_path):
     lines = run("ask", question).output.splitlines()
     at = lines.index("Boat parade moves to Saturday [1]")
     assert lines[at - 1].endswith("fireworks. [1]") and lines[at + 1].startswith("The boat parade, usually held")
+
+
+def test_an_empty_store_is_said_before_the_model_loads(tmp_path):
+    probe = ("import sys; from click.testing import CliRunner; from rag.cli import cli; "
+             "r = CliRunner().invoke(cli, ['ask', 'Who leads NATO?']); "
+             "print(r.exit_code, 'sentence_transformers' in sys.modules, r.output)")
+    env = {**os.environ, "RAG_STORE_PATH": str(tmp_path / "store")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("1 False Error: No articles are indexed in"), out.stdout + out.stderr
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path):
