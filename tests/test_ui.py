@@ -151,6 +151,9 @@ def test_article_filter_restricts_the_sources(app_env):
     at.sidebar.file_uploader[0].set_value(("greenhouse.txt", GREENHOUSE, "text/plain")).run()
     ids = {a.title: a.id for a in _library().articles()}
     greenhouse_id = ids["Lunar Greenhouse Harvests Its First Tomatoes"]
+    # each choice names its date too: a news library repeats headlines
+    assert sorted(at.sidebar.multiselect(key="filter_ids").options) == [
+        "Lunar Greenhouse Harvests Its First Tomatoes · undated", "NATO Chief Says Afghanistan Troop Pullout Depends on Taliban · undated"]
     at.sidebar.multiselect(key="filter_ids").set_value([greenhouse_id]).run()
     ask(at, NATO_Q)
     answer = at.session_state["turns"][0][1]
@@ -167,6 +170,8 @@ def test_date_filter_restricts_the_sources(app_env):
                b'"text": "The harbour closed to ferries in May for repairs to the sea wall."}]')
     at.sidebar.file_uploader[0].set_value(("harbour.json", records, "application/json")).run()
     assert "3 articles" in at.sidebar.subheader[-1].value
+    assert {"Harbour opens to ferries · 2021-03-01", "Harbour closes for repairs · 2023-05-02"} < set(
+        at.sidebar.multiselect(key="remove_ids").options)
     at.sidebar.date_input(key="filter_from").set_value(date(2023, 1, 1)).run()
     ask(at, "What happened to the harbour?")
     request = at.session_state["last_request"]

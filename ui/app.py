@@ -138,7 +138,7 @@ def library_panel(res: Resources) -> None:
 
     if infos:
         by_id = {a.id: a for a in infos}
-        doomed = st.multiselect("Remove articles", list(by_id), format_func=lambda i: by_id[i].title,
+        doomed = st.multiselect("Remove articles", list(by_id), format_func=lambda i: render.article_label(by_id[i]),
                                 placeholder="Choose articles to remove", key="remove_ids")
         if st.button("Remove", disabled=not doomed, key="remove_btn"):
             try:
@@ -205,7 +205,7 @@ def filters_panel(res: Resources) -> tuple[Filters, int, str]:
     by_id = {a.id: a for a in infos}
     st.subheader("Ask about", anchor=False)
     chosen = st.multiselect("Articles", list(by_id), key="filter_ids", placeholder="All articles",
-                            format_func=lambda i: by_id[i].title if i in by_id else i)
+                            format_func=lambda i: render.article_label(by_id[i]) if i in by_id else i)
     c1, c2 = st.columns(2)
     start = c1.date_input("Published from", value=None, key="filter_from", format="YYYY-MM-DD")
     end = c2.date_input("to", value=None, key="filter_to", format="YYYY-MM-DD")

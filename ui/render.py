@@ -130,6 +130,11 @@ def answer_html(answer: Answer, prefix: str) -> str:
     return f'<div class="rag-answer">{_MARKER.sub(marker, text)}</div>'
 
 
+def article_label(info) -> str:
+    """An article as a choice in a list: its title and date, since news repeats headlines ("Super Bowl 2025: …")."""
+    return f"{info.title or 'Untitled'} · {info.published or 'undated'}"
+
+
 def date_html(published: str | None) -> str:
     """An article's date, or "undated": never left blank, so a missing date is not mistaken for a missing field."""
     return f"<span>{esc(published)}</span>" if published else '<span class="rag-undated">undated</span>'
