@@ -18,7 +18,7 @@ import click
 
 from .config import Settings, offline_environment
 from .errors import EmptyStoreError, RagError
-from .terminal import answer_lines, counted, quote_body, searched_line, shown, wrap
+from .terminal import answer_lines, counted, facts_line, quote_body, searched_line, shown, wrap
 
 
 def _settings(**overrides) -> Settings:
@@ -143,7 +143,7 @@ def ask(settings: Settings, question: str, top_k: int | None, article_ids: tuple
         click.echo(wrap(note, "  ", "note: "), err=True)
     for c in answer.citations:
         click.echo("\n" + wrap(c.title or "Untitled", "    ", f"[{c.number}] "))
-        click.echo(wrap(" · ".join(x for x in (c.published or "undated", _source_label(c.source)) if x), "    "))
+        click.echo(facts_line((c.published or "undated", _source_label(c.source)), "    "))
         for s, e in c.quotes:
             click.echo(wrap(f"“{quote_body(c.passage[s:e])}”", "      ", "    "))
         _echo_copies(c)
@@ -162,7 +162,8 @@ def _echo_copies(c) -> None:
         n = len(c.also_reported_by)
         click.echo(wrap(f"also reported by {n} other source{'s' if n != 1 else ''}:", "    "))
         for r in c.also_reported_by:
-            click.echo(wrap(f"{r.title} · {r.published or 'undated'} · {_source_label(r.source)}", "        ", "      "))
+            click.echo(wrap(r.title or "Untitled", "        ", "      "))
+            click.echo(facts_line((r.published or "undated", _source_label(r.source)), "        "))
 
 
 @cli.command()
@@ -190,7 +191,8 @@ def timeline(settings: Settings, query: str, limit: int, since: str | None, unti
         click.echo("No article is close enough to this subject.", err=True)
     for e in result.entries:
         c = e.citation
-        click.echo(wrap(f"[{c.number}] {c.title} · {_source_label(c.source)}", "            ", f"{shown(e.published or 'undated'):<10}  "))
+        click.echo(wrap(f"[{c.number}] {c.title}", "            ", f"{shown(e.published or 'undated'):<10}  "))
+        click.echo(facts_line((_source_label(c.source),), "            "))
         if e.sentence:
             click.echo(wrap(f"“{quote_body(e.sentence)}”", "            "))
         _echo_copies(c)
@@ -235,8 +237,7 @@ def articles(settings: Settings, sort: str, source_part: str | None, as_json: bo
         return
     for a in items:  # two lines each, so long ids, titles and sources never crowd one another (--json: whole sources)
         click.echo(wrap(a.title or "Untitled"))
-        click.echo(wrap(" · ".join((a.id, a.published or "no date", f"{a.chunks} chunks", _source_label(a.source))),
-                        "    ", "  "))
+        click.echo(facts_line((a.id, a.published or "no date", f"{a.chunks} chunks", _source_label(a.source)), "  "))
     click.echo(f"{len(items)} article{'s' if len(items) != 1 else ''}", err=True)
 
 

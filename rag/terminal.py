@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import textwrap
+from collections.abc import Iterable
 
 from .answer import balance_quotes, quotes_of
 from .schema import Answer
@@ -79,6 +80,11 @@ def searched_line(searched: str | None, as_of: object, window: object) -> str | 
 def width() -> int:
     """The terminal's width (``COLUMNS``, else 80 when not a terminal), at most :data:`MAX_WIDTH`."""
     return max(40, min(MAX_WIDTH, shutil.get_terminal_size((80, 24)).columns))
+
+
+def facts_line(parts: Iterable[str | None], indent: str = "") -> str:
+    """An article's date, source and the like on one line, never wrapped: a URL stays whole to copy, beside its date."""
+    return indent + shown(" · ".join(" ".join(p.split()) for p in parts if p))
 
 
 def wrap(text: object, indent: str = "", first: str | None = None) -> str:

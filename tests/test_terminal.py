@@ -1,7 +1,7 @@
 """Human output helpers (rag.terminal): counts read as words, quotations not doubled, terminal-safe text."""
 
 from rag.schema import Answer, SentenceCheck
-from rag.terminal import answer_lines, counted, quote_body, searched_line, shown
+from rag.terminal import answer_lines, counted, facts_line, quote_body, searched_line, shown, wrap
 
 
 def test_counts_read_as_words():
@@ -55,3 +55,11 @@ def test_a_quoted_headline_stands_on_a_line_of_its_own():
         "Stoltenberg [1] said so, and Kirby [2] agreed."]
     assert answer_lines(Answer("q", "The articles do not answer this question.", abstained=True)) == [
         "The articles do not answer this question."]
+
+
+def test_a_long_source_stays_whole_on_the_line_of_its_date(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    url = "www.usatoday.com/story/news/2025/01/16/when-is-super-bowl-sunday-2025-where-when-and-who/77722972007"
+    assert facts_line(("2025-01-16", url), "    ") == f"    2025-01-16 · {url}"
+    assert wrap(f"2025-01-16 · {url}", "    ").splitlines() == ["    2025-01-16 ·", f"    {url}"]  # what it replaced
+    assert facts_line(("undated", None, "a\x1b[31m.txt")) == "undated · a\\x1b[31m.txt"
