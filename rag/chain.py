@@ -11,7 +11,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from .answer import NOTHING_ASKED, ExtractiveAnswerer
 from .condense import strip_context
-from .dated import lead_with_latest
+from .dated import lead_with_latest, window_note
 from .dates import as_date
 from .errors import InputError
 from .groups import annotate
@@ -82,7 +82,7 @@ def build_chain(library: Library | None = None, k: int | None = None, filters: F
         groups = None  # built after the search: an empty question or store is reported by the search as before
         for answer in _answers(value, config, lex):  # post-processing: newest report first, copies listed on citations
             groups = groups or library.groups.get(lex.revision)
-            yield annotate(lead_with_latest(answer, settings.answer_max_words), groups)
+            yield annotate(window_note(lead_with_latest(answer, settings.answer_max_words)), groups)
 
     def _answers(value: Any, config: RunnableConfig, lex: LexicalIndex) -> Iterator[Answer]:
         req = parse_input(value)

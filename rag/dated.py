@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import date
 
 from .answer import quotes_of
+from .dates import period, spell
 from .schema import Answer, Citation
 from .scoring import CALENDAR, NOT_NAMES, question_kind
 from .sentences import answer_spans
@@ -241,6 +243,24 @@ def lead_with_latest(answer: Answer, max_words: int | None = None) -> Answer:
     reports = "; ".join(f"{c.published}, “{c.title or 'Untitled'}”" for c in left_out)
     said = "An earlier report differs" if len(left_out) == 1 else "Earlier reports differ"
     return replace(dated, notes=(*dated.notes, f"{said} but did not fit in the answer: {reports}."))
+
+
+def window_note(answer: Answer) -> Answer:
+    """The answer with a note when the question named a period and no cited article is from it.
+
+    The window is a prior, not a filter, so an answer may come from older reporting; it says "Searched news from
+    February 2025", and without the note a reader takes the quotes for that month's news.
+    """
+    if not answer.window or answer.abstained or not answer.citations:
+        return answer
+    first, last = (date.fromisoformat(d) for d in answer.window)
+    dated = [period(c.published) for c in answer.citations if c.published]
+    if any(start <= last and end >= first for start, end in dated):
+        return answer
+    where = "are undated" if not dated else "were published outside it" if len(dated) == len(answer.citations) else \
+        "are undated or from outside it"
+    note = f"No article from {spell(first, last)} answered this question: the cited articles {where}."
+    return replace(answer, notes=(*answer.notes, note))
 
 
 def _words(parts: list[tuple[str, int]]) -> int:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from rag import build_chain
 from rag.answer import ExtractiveAnswerer
-from rag.dated import disagree, figures, hedged, history, lead_with_latest, names, units
+from rag.dated import disagree, figures, hedged, history, lead_with_latest, names, units, window_note
 from rag.schema import Answer, Citation
 
 from .test_timeline import BRIDGE, write
@@ -243,3 +243,15 @@ def test_history_is_not_an_update():
     assert lead_with_latest(stale) is stale
     fresh = replace(stale, text="The plant employs 1,200 people, it said. [1] The plant now employs 1,500 people, it said. [2]")
     assert lead_with_latest(fresh).text.startswith("As of 2025-01-01: The plant now employs 1,500 people")
+
+
+def test_an_answer_from_outside_the_period_asked_about_says_so():
+    week = ("2026-01-03", "2026-01-09")
+    answer = Answer(question="q", text="A. [1] B. [2]", citations=(cite(1, "2025-11-14"), cite(2, None)), window=week)
+    assert window_note(answer).notes == (
+        "No article from 3–9 Jan 2026 answered this question: the cited articles are undated or from outside it.",)
+    assert window_note(replace(answer, citations=(cite(1, None),))).notes[0].endswith("the cited articles are undated.")
+    for inside in ("2026-01-05", "2026-01", "2026"):  # a date known to its month or year may fall in the week
+        assert window_note(replace(answer, citations=(cite(1, "2025-11-14"), cite(2, inside)))).notes == ()
+    assert window_note(replace(answer, window=None)).notes == ()
+    assert window_note(replace(answer, abstained=True)).notes == ()

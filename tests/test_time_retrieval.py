@@ -44,6 +44,7 @@ def test_this_week_favours_the_newest_article_over_more_word_overlap(tmp_path, e
     assert answer.citations[0].article_id == "new"
     assert answer.window == ("2026-01-03", "2026-01-09") and answer.as_of == "2026-01-09"
     assert answer.searched == "news from 3–9 Jan 2026"
+    assert not any(n.startswith("No article from") for n in answer.notes)  # it is quoted from that week
     # the prior is what wins it: without it, word overlap puts the older article first
     plain = Library(lib.settings.model_copy(update={"time_weight": 0.0}), embedder=embedder)
     assert plain.search(q["question"], k=2, as_of=q["as_of"])[0].article_id == "old"
@@ -54,6 +55,8 @@ def test_the_prior_is_not_a_filter(tmp_path, embedder):
     lib = _library(tmp_path, embedder, LAYOFFS + MAYORS)
     answer = build_chain(lib).invoke({"question": "Who did Exampleton elect as mayor yesterday?", "as_of": "2026-01-09"})
     assert not answer.abstained and {c.article_id for c in answer.citations} & {"doe", "roe"}
+    # and says so: "Searched news from 8 Jan 2026" alone would pass the older report off as that day's news
+    assert "No article from 8 Jan 2026 answered this question: the cited articles were published outside it." in answer.notes
 
 
 def test_as_of_hides_later_articles_and_abstains_before_all(tmp_path, embedder):

@@ -199,6 +199,10 @@ def test_as_of_date_hides_later_articles_and_the_answer_says_what_was_searched(a
     assert "Jane Doe" in answer.text and "John Roe" not in answer.text
     assert "Exampleton has a new mayor" not in {p.title for p in answer.passages}
     assert any("Searched news from 2024 (as of 2024-12-31)" in c.value for c in at.caption)
+    assert not any("No article from" in c.value for c in at.caption)  # Jane Doe's election was reported in 2024
+    ask(at, "Who was elected mayor of Exampleton this month?")
+    assert any("No article from December 2024 answered this question: the cited articles were published outside it."
+               in c.value.replace("\\", "") for c in at.caption)
 
 
 def test_export_holds_questions_answers_and_citations(app_env):
