@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -212,6 +213,10 @@ def test_export_holds_questions_answers_and_citations(app_env):
     assert f"## 1. {NATO_Q}" in md
     assert "**NATO Chief Says Afghanistan Troop Pullout Depends on Taliban**" in md
     assert re.search(r"\*\*[^*]*Stoltenberg[^*]*\*\*", md)
+    today = date.today()
+    assert f"\n*Searched news up to {today.day} {today:%b} {today.year}.*\n" in md  # what the chat shows under the answer
+    answer = replace(at.session_state["turns"][0][1], notes=("An earlier report differs but did not fit in the answer.",))
+    assert "\n*An earlier report differs but did not fit in the answer.*\n" in conversation_markdown([(NATO_Q, answer)])
 
 
 def test_unreachable_llm_falls_back_with_a_visible_note(app_env, monkeypatch):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rag import Answer
-from rag.terminal import answer_lines
+from rag.terminal import answer_lines, searched_line
 
 from .render import merge_spans
 
@@ -40,6 +40,8 @@ def conversation_markdown(turns: Sequence[tuple[str, Answer]], when: datetime | 
             lines += [f"*{_md(answer.text)}*", ""]
             continue
         lines += ["  \n".join(_md(line) for line in answer_lines(answer)), ""]  # two spaces: a line break
+        for said in (searched_line(answer.searched, answer.as_of, answer.window), *answer.notes):  # as shown under it
+            lines += [f"*{_md(said)}*", ""] if said else []
         if answer.citations:
             lines += ["Sources:", ""]
         for c in answer.citations:
