@@ -12,6 +12,8 @@ uncited passage from a later article that disagrees with one of them is cited an
 Everything else (agreeing sentences, undated articles, generated answers whose sentence checks index
 their text) is left as it was, and so is history: a sentence that dates its fact to a year well before its
 article ("Washington issued the first proclamation in 1789") is not a report a later one supersedes.
+An answer to a question that names a period ("this week", "in February 2025") from articles all outside it says so
+in a note: the period is a prior, not a filter.
 """
 
 from __future__ import annotations
@@ -257,8 +259,12 @@ def window_note(answer: Answer) -> Answer:
     dated = [period(c.published) for c in answer.citations if c.published]
     if any(start <= last and end >= first for start, end in dated):
         return answer
-    where = "are undated" if not dated else "were published outside it" if len(dated) == len(answer.citations) else \
-        "are undated or from outside it"
+    if not dated:
+        where = "are undated"
+    elif len(dated) < len(answer.citations):
+        where = "are undated or from outside it"
+    else:
+        where = "were published outside it"
     note = f"No article from {spell(first, last)} answered this question: the cited articles {where}."
     return replace(answer, notes=(*answer.notes, note))
 
