@@ -64,6 +64,16 @@ def test_first_start_indexes_seeds_and_suggests_questions(app_env):
     assert len(at.session_state["turns"]) == 1
 
 
+def test_another_library_is_suggested_questions_from_its_headlines(app_env, monkeypatch):
+    seeds = app_env / "seeds"
+    seeds.mkdir()
+    (seeds / "harbour.json").write_text(json.dumps({"title": "Harbour council approves the new ferry terminal ...",
+                                                    "text": "The harbour council voted seven to two for the terminal."}))
+    monkeypatch.setenv("RAG_SEEDS_PATH", str(seeds))
+    labels = [b.label.replace("\\", "") for b in start().button]
+    assert "What is “Harbour council approves the new ferry terminal” about?" in labels  # not "… terminal ...” about?"
+
+
 def test_ask_shows_cited_highlighted_passage(app_env):
     at = ask(start(), NATO_Q)
     (question, answer), = at.session_state["turns"]

@@ -8,6 +8,7 @@ article text is untrusted and goes through ``ui.render`` before it is shown.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ SEED_EXAMPLES = {  # questions the seed article answers; other libraries get que
     ],
 }
 LIST_LIMIT = 300  # articles listed in the sidebar
+_CUT_OFF = re.compile(r"\s*(?:\.{3}|…)$")  # a headline a page cut short: "Is weed legal in Alabama after …"
 STREAM_WORD_DELAY = 0.012  # seconds; an extractive answer arrives whole, shown word by word so it reads as it appears
 
 
@@ -337,7 +339,7 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str, as_o
 
 def example_questions(infos) -> list[str]:
     out = [q for a in infos for q in SEED_EXAMPLES.get(a.title, [])]
-    out += [f"What is “{a.title}” about?" for a in infos if a.title not in SEED_EXAMPLES]
+    out += [f"What is “{_CUT_OFF.sub('', a.title)}” about?" for a in infos if a.title not in SEED_EXAMPLES]
     return out[:3]
 
 
