@@ -26,8 +26,8 @@ def shown(text: object) -> str:
 
 
 def counted(n: int, noun: str) -> str:
-    """"1 article", "3 articles": read better than "1 article(s)"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    """"1 article", "5,280 articles": read better than "1 article(s)"."""
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def quote_body(text: str) -> str:

@@ -6,6 +6,7 @@ from rag.terminal import answer_lines, counted, facts_line, quote_body, searched
 
 def test_counts_read_as_words():
     assert (counted(1, "article"), counted(0, "file"), counted(3, "question")) == ("1 article", "0 files", "3 questions")
+    assert counted(5280, "article") == "5,280 articles"
 
 
 def test_a_quotation_cut_from_a_longer_one_is_not_opened_twice():

@@ -190,6 +190,7 @@ def test_date_filter_restricts_the_sources(app_env):
     answer = at.session_state["turns"][0][1]
     assert answer.passages and {p.title for p in answer.passages} == {"Harbour closes for repairs"}
     assert "published 2023-01-01 to" in at.caption[0].value
+    assert at.caption[0].value.endswith("; the newest from 2023-05-02.")  # the seed article is undated
     card = next(v for v in html_of(at) if 'class="rag-card"' in v)
     assert '<a href="https://news.example/harbour"' in card and "<span>2023-05-02</span>" in card
 
@@ -203,7 +204,7 @@ def test_as_of_date_hides_later_articles_and_the_answer_says_what_was_searched(a
     at.sidebar.file_uploader[0].set_value(("mayors.json", records, "application/json")).run()
     assert at.sidebar.date_input(key="as_of").value == date.today()
     at.sidebar.date_input(key="as_of").set_value(date(2024, 12, 31)).run()
-    assert "as of 2024-12-31" in at.caption[0].value
+    assert "as of 2024-12-31; the newest from 2024-05-01." in at.caption[0].value  # not the 2025 article, unseen then
     ask(at, "Who was elected mayor of Exampleton this year?")
     assert at.session_state["last_request"]["as_of"] == date(2024, 12, 31)
     answer = at.session_state["turns"][0][1]

@@ -178,12 +178,12 @@ def library_panel(res: Resources) -> None:
 
 
 def articles_list(infos, names: dict[str, str]) -> None:
-    st.subheader(f"Library · {len(infos)} article{'s' if len(infos) != 1 else ''}", anchor=False)
+    st.subheader(f"Library · {counted(len(infos), 'article')}", anchor=False)
     if infos:
         with st.expander("Indexed articles", expanded=False):
             st.html(render.articles_html(infos[:LIST_LIMIT], names))
             if len(infos) > LIST_LIMIT:
-                st.caption(f"and {len(infos) - LIST_LIMIT} more (newest first); `python -m rag articles` lists them all.")
+                st.caption(f"and {len(infos) - LIST_LIMIT:,} more (newest first); `python -m rag articles` lists them all.")
 
 
 ICONS = {"added": ":material/add_circle:", "updated": ":material/sync:", "unchanged": ":material/check:",
@@ -377,13 +377,16 @@ def main() -> None:
 
     st.title("Ask the articles", anchor=False)
     infos = res.library.articles()
-    scope = f"{len(infos)} article{'s' if len(infos) != 1 else ''}"
+    scope = counted(len(infos), "article")
     if filters.article_ids:
         scope = f"{len(filters.article_ids)} of {scope}"
     if filters.published_from or filters.published_to:
         scope += f", published {filters.published_from or '…'} to {filters.published_to or '…'}"
     if as_of != date.today():
         scope += f", as of {as_of.isoformat()}"
+    newest = max((a.published for a in infos if a.published and a.published <= as_of.isoformat()), default=None)
+    if newest:  # how fresh the news is: "this week" asked of last year's articles finds last year's
+        scope += f"; the newest from {newest}"
     st.caption(f"Answers quote the indexed news articles and cite them; searching {scope}.")
 
     names = original_names(settings.uploads_path)
