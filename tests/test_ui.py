@@ -67,11 +67,17 @@ def test_first_start_indexes_seeds_and_suggests_questions(app_env):
 def test_another_library_is_suggested_questions_from_its_headlines(app_env, monkeypatch):
     seeds = app_env / "seeds"
     seeds.mkdir()
-    (seeds / "harbour.json").write_text(json.dumps({"title": "Harbour council approves the new ferry terminal ...",
-                                                    "text": "The harbour council voted seven to two for the terminal."}))
+    (seeds / "news.json").write_text(json.dumps([
+        {"title": "Harbour council approves the new ferry terminal ...", "published": "2025-03-03",
+         "text": "The harbour council voted seven to two for the terminal."},
+        {"title": "Ferry terminal approved by harbour council", "published": "2025-03-02",  # the same story again
+         "text": "Councillors approved the ferry terminal on Monday after a long debate."},
+        {"title": "School choir wins regional prize", "published": "2025-03-01",
+         "text": "The school choir won the regional prize with a programme of folk songs."}]))
     monkeypatch.setenv("RAG_SEEDS_PATH", str(seeds))
-    labels = [b.label.replace("\\", "") for b in start().button]
-    assert "What is “Harbour council approves the new ferry terminal” about?" in labels  # not "… terminal ...” about?"
+    labels = [b.label.replace("\\", "") for b in start().button if b.key and b.key.startswith("example-")]
+    assert labels == ["What is “Harbour council approves the new ferry terminal” about?",  # not "… terminal ...” about?"
+                      "What is “School choir wins regional prize” about?"]
 
 
 def test_ask_shows_cited_highlighted_passage(app_env):

@@ -24,6 +24,7 @@ import streamlit as st  # noqa: E402
 from rag import Answer, Filters, Library, RagError, Settings, build_chain  # noqa: E402
 from rag.errors import InputError  # noqa: E402
 from rag.terminal import counted  # noqa: E402
+from rag.terms import content_terms  # noqa: E402
 from ui import conversations, render, timebar, timeline  # noqa: E402
 from ui.uploads import FileResult, ingest_uploads, original_names  # noqa: E402
 
@@ -338,8 +339,17 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str, as_o
 
 
 def example_questions(infos) -> list[str]:
+    """The seed's own questions, else one about each of the newest headlines, one story each."""
     out = [q for a in infos for q in SEED_EXAMPLES.get(a.title, [])]
-    out += [f"What is “{_CUT_OFF.sub('', a.title)}” about?" for a in infos if a.title not in SEED_EXAMPLES]
+    asked: list[set[str]] = []
+    for a in infos:
+        if len(out) >= 3:
+            break
+        terms = content_terms(a.title)
+        if a.title in SEED_EXAMPLES or any(2 * len(terms & t) >= min(len(terms), len(t)) for t in asked):
+            continue  # "Will NJ get Trump's $1,776 'Warrior Dividend'?" after "What is Trump's warrior dividend?"
+        asked.append(terms)
+        out.append(f"What is “{_CUT_OFF.sub('', a.title)}” about?")
     return out[:3]
 
 
