@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the app imports rag and ui from the project folder, as `python -m streamlit` allows
 
 
 def main() -> None:
@@ -26,6 +27,8 @@ def main() -> None:
     t0 = time.perf_counter()
     at.run()
     cold = time.perf_counter() - t0
+    if at.exception or not at.chat_input:
+        sys.exit(f"the page did not start: {at.exception}")
     t0 = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - t0
