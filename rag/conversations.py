@@ -27,7 +27,8 @@ from .schema import Answer
 
 FILE_NAME = "conversations.sqlite3"
 BUSY_TIMEOUT_MS = 5000  # another tab's write waits this long before "database is locked"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a reader's rating of each answer (``turns.rating``)
+HELPFUL, NOT_HELPFUL = 1, 0  # ``Turn.rating``, as the chat's thumbs give them; None: not rated
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
@@ -42,10 +43,14 @@ CREATE TABLE IF NOT EXISTS turns (
     answer TEXT NOT NULL,
     settings TEXT NOT NULL,
     asked_at TEXT NOT NULL,
+    rating INTEGER,
     PRIMARY KEY (conversation_id, position)
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated);
 """
+_TURN_COLUMNS = "question, answer, settings, asked_at, position, rating"  # Turn's fields, in its order
+# From each older schema to the next; a file is moved up one step at a time, in one transaction.
+_MIGRATIONS = {1: "ALTER TABLE turns ADD COLUMN rating INTEGER"}
 
 
 class ConversationStoreError(RagError):
@@ -71,6 +76,17 @@ class Turn:
     answer: Answer
     settings: Mapping[str, Any] = field(default_factory=dict)
     asked_at: str = ""
+    position: int = 0  # in its conversation, as :meth:`ConversationStore.rate` takes it
+    rating: int | None = None  # HELPFUL, NOT_HELPFUL, or None
+
+
+@dataclass(frozen=True)
+class Rated:
+    """A rated answer with the conversation it is in, for those who look into what readers marked."""
+
+    conversation_id: str
+    title: str
+    turn: Turn
 
 
 @dataclass(frozen=True)
@@ -139,9 +155,25 @@ class ConversationStore:
                 raise ConversationStoreError(f"{self.path} was written by a newer version of this app "
                                              f"(schema {version}, this one reads {SCHEMA_VERSION}).")
             if version < SCHEMA_VERSION:
-                db.execute("BEGIN IMMEDIATE")
-                db.executescript(_SCHEMA)  # commits
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._migrate(db)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Create the tables, or bring an older file's up to date; another process may be doing the same."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # read again inside the lock
+            if version == 0:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+            else:
+                for step in range(version, SCHEMA_VERSION):
+                    db.execute(_MIGRATIONS[step])
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -202,8 +234,8 @@ class ConversationStore:
                      now: str) -> int:
         (position,) = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM turns WHERE conversation_id = ?",
                                  (cid,)).fetchone()
-        db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
-                   (cid, position, question, _json(answer), _json(dict(settings)), now))
+        db.execute("INSERT INTO turns (conversation_id, position, question, answer, settings, asked_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (cid, position, question, _json(answer), _json(dict(settings)), now))
         return position
 
     def list(self, limit: int = 200) -> list[ConversationInfo]:
@@ -220,13 +252,38 @@ class ConversationStore:
                              (conversation_id,)).fetchone()
             if row is None:
                 raise ConversationStoreError(f"No conversation with id {conversation_id}.")
-            turns = db.execute("SELECT question, answer, settings, asked_at FROM turns WHERE conversation_id = ? "
-                               "ORDER BY position", (conversation_id,)).fetchall()
+            turns = db.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE conversation_id = ? ORDER BY position",
+                               (conversation_id,)).fetchall()
+        loaded = tuple(self._turn(*t) for t in turns)
+        return Conversation(ConversationInfo(*row, turns=len(loaded)), loaded)
+
+    def _turn(self, question: str, answer: str, settings: str, asked_at: str, position: int,
+              rating: int | None) -> Turn:
         try:
-            loaded = tuple(Turn(q, from_data(Answer, json.loads(a)), json.loads(s), at) for q, a, s, at in turns)
+            return Turn(question, from_data(Answer, json.loads(answer)), json.loads(settings), asked_at, position, rating)
         except (ValueError, TypeError) as exc:
             raise ConversationStoreError(f"{self.path}: a saved answer cannot be read ({exc}).") from exc
-        return Conversation(ConversationInfo(*row, turns=len(loaded)), loaded)
+
+    def rate(self, conversation_id: str, position: int, rating: int | None) -> None:
+        """A reader's verdict on one answer (HELPFUL or NOT_HELPFUL); None takes it back."""
+        if rating not in (HELPFUL, NOT_HELPFUL, None):
+            raise ConversationStoreError(f"A rating is {HELPFUL} (helpful), {NOT_HELPFUL} (not helpful) or none, "
+                                         f"not {rating!r}.")
+        with self._write() as db:
+            done = db.execute("UPDATE turns SET rating = ? WHERE conversation_id = ? AND position = ?",
+                              (rating, conversation_id, position)).rowcount
+        if not done:
+            raise ConversationStoreError(f"Conversation {conversation_id} has no answer {position} (deleted elsewhere?).")
+
+    def rated(self, rating: int | None = None, limit: int = 1000) -> list[Rated]:
+        """Rated answers, newest asked first; only those rated ``rating`` if given."""
+        where, args = ("t.rating = ?", (rating,)) if rating is not None else ("t.rating IS NOT NULL", ())
+        columns = ", ".join(f"t.{c}" for c in _TURN_COLUMNS.split(", "))
+        with self._connect() as db:
+            rows = db.execute(f"SELECT c.id, c.title, {columns} FROM turns t JOIN conversations c "
+                              f"ON c.id = t.conversation_id WHERE {where} ORDER BY t.asked_at DESC LIMIT ?",
+                              (*args, limit)).fetchall()
+        return [Rated(cid, title, self._turn(*rest)) for cid, title, *rest in rows]
 
     def rename(self, conversation_id: str, title: str) -> None:
         title = " ".join(title.split())

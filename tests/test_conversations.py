@@ -121,3 +121,50 @@ def test_a_newer_schema_is_refused(tmp_path):
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(ConversationStoreError, match="newer version"):
         ConversationStore(tmp_path)
+
+
+def test_a_rating_is_kept_changed_and_taken_back(store):
+    cid = store.start("first", Answer("first", "a"), {})
+    store.add_turn(cid, "second", Answer("second", "b"), {})
+    store.rate(cid, 1, conversations.NOT_HELPFUL)
+    turns = store.get(cid).turns
+    assert [(t.position, t.rating) for t in turns] == [(0, None), (1, conversations.NOT_HELPFUL)]
+    (rated,) = store.rated()
+    assert (rated.conversation_id, rated.title, rated.turn.question) == (cid, "first", "second")
+    store.rate(cid, 0, conversations.HELPFUL)
+    assert [r.turn.question for r in store.rated()] == ["second", "first"]  # newest asked first
+    assert [r.turn.question for r in store.rated(conversations.HELPFUL)] == ["first"]
+    store.rate(cid, 1, None)
+    assert [r.turn.question for r in store.rated()] == ["first"]
+    with pytest.raises(ConversationStoreError, match="has no answer 5"):
+        store.rate(cid, 5, conversations.HELPFUL)
+    with pytest.raises(ConversationStoreError, match="not 3"):
+        store.rate(cid, 0, 3)
+
+
+def test_a_file_from_before_ratings_opens_with_its_answers_and_takes_ratings(tmp_path):
+    """The schema as the first release wrote it (user_version 1, no rating column)."""
+    folder = tmp_path / "conversations"
+    folder.mkdir()
+    answer = _json(Answer("Who?", "Jens Stoltenberg. [1]"))
+    with sqlite3.connect(folder / FILE_NAME) as db:
+        db.executescript("""
+            CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL, created TEXT NOT NULL,
+                                        updated TEXT NOT NULL);
+            CREATE TABLE turns (conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                                position INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
+                                settings TEXT NOT NULL, asked_at TEXT NOT NULL,
+                                PRIMARY KEY (conversation_id, position));
+            CREATE INDEX conversations_updated ON conversations(updated);
+            INSERT INTO conversations VALUES ('old', 'Who?', '2025-01-01T00:00:00', '2025-01-01T00:00:00');
+            PRAGMA user_version = 1;
+        """)
+        db.execute("INSERT INTO turns VALUES ('old', 0, 'Who?', ?, '{}', '2025-01-01T00:00:00')", (answer,))
+    store = ConversationStore(folder)
+    (turn,) = store.get("old").turns
+    assert (turn.answer.text, turn.rating) == ("Jens Stoltenberg. [1]", None)
+    store.rate("old", 0, conversations.HELPFUL)
+    store.add_turn("old", "And then?", Answer("And then?", "b"), {})
+    assert [t.rating for t in ConversationStore(folder).get("old").turns] == [conversations.HELPFUL, None]
+    with sqlite3.connect(folder / FILE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (conversations.SCHEMA_VERSION,)
