@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag import Library
-from rag.conversations import FILE_NAME, ConversationStore
+from rag.conversations import FILE_NAME, HELPFUL, NOT_HELPFUL, ConversationStore
 
 from .conftest import GREENHOUSE
 from .test_ui import APP, NATO_Q, ask, html_of, start
@@ -86,5 +86,28 @@ def test_a_corrupt_conversations_file_still_answers_and_says_why(app_env):
     assert "Stoltenberg" in answer.text and not answer.abstained
     warning = " ".join(w.value for w in at.sidebar.warning)
     assert "Conversations cannot be saved" in warning and "not a database" in warning
+    assert not at.feedback  # an answer that could not be saved cannot be rated
     assert (folder / FILE_NAME).read_bytes() == b"garbage, not SQLite" * 200  # left as it was
     assert len(Library().articles()) == 1  # the article store is untouched
+
+
+def test_a_reader_rates_answers_and_the_rating_is_saved_and_reopened(app_env):
+    at = ask(start(), NATO_Q)
+    ask(at, "Who won the 2022 World Cup?")  # declined: a decline can be wrong too, so it is rated as well
+    assert at.session_state["turns"][1][1].abstained
+    (info,) = saved(app_env).list()
+    assert [f.key for f in at.feedback] == [f"rate-{info.id}-0", f"rate-{info.id}-1"]
+    assert [f.value for f in at.feedback] == [None, None]
+    at.feedback(key=f"rate-{info.id}-0").set_value(HELPFUL).run()
+    at.feedback(key=f"rate-{info.id}-1").set_value(NOT_HELPFUL).run()
+    assert not at.exception
+    assert [t.rating for t in saved(app_env).get(info.id).turns] == [HELPFUL, NOT_HELPFUL]
+    assert [r.turn.question for r in saved(app_env).rated(NOT_HELPFUL)] == ["Who won the 2022 World Cup?"]
+
+    again = AppTest.from_file(APP, default_timeout=180)  # a reload: the ratings come back from the file
+    again.query_params["c"] = info.id
+    again.run()
+    assert [f.value for f in again.feedback] == [HELPFUL, NOT_HELPFUL]
+    again.feedback(key=f"rate-{info.id}-1").set_value(None).run()  # taken back
+    assert [t.rating for t in saved(app_env).get(info.id).turns] == [HELPFUL, None]
+

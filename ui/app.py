@@ -232,7 +232,13 @@ def _iso(d: date | None) -> str | None:
 # -- chat
 
 
-def show_answer(answer: Answer, turn: int, names: dict[str, str]) -> None:
+def show_answer(answer: Answer, turn: int, names: dict[str, str], settings: Settings) -> None:
+    show_sourced(answer, turn, names)
+    conversations.rating(settings, turn)
+
+
+def show_sourced(answer: Answer, turn: int, names: dict[str, str]) -> None:
+    """The answer, what was searched, its notes, and its sources (or, declined, the closest passages)."""
     prefix = f"t{turn}"
     st.html(render.answer_html(answer, prefix))
     timebar.searched_caption(answer)
@@ -335,7 +341,7 @@ def ask(res: Resources, question: str, filters: Filters, k: int, mode: str, as_o
         st.session_state.turns.append((question, out[-1]))
         conversations.record(res.library.settings, question, out[-1], filters, k, mode)
         with slot.container():
-            show_answer(out[-1], turn, original_names(res.library.settings.uploads_path))
+            show_answer(out[-1], turn, original_names(res.library.settings.uploads_path), res.library.settings)
 
 
 def example_questions(infos) -> list[str]:
@@ -405,7 +411,7 @@ def main() -> None:
         with st.chat_message("user"):
             st.text(question)
         with st.chat_message("assistant"):
-            show_answer(answer, i, names)
+            show_answer(answer, i, names, settings)
 
     prompt = st.chat_input("Ask a question about the articles", disabled=not infos,
                            max_chars=settings.max_question_chars, key="prompt")

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from rag import Answer, Filters, Library, RagError, Settings
-from rag.conversations import ConversationStore, ConversationStoreError
+from rag.conversations import HELPFUL, ConversationStore, ConversationStoreError
 from rag.terminal import counted
 
 from . import render
@@ -44,6 +44,8 @@ def init_state() -> None:
     st.session_state.setdefault("conversation_id", None)
     st.session_state.setdefault("conversation_error", None)
     st.session_state.setdefault("stale", {})  # (turn, citation number) -> note, for reopened conversations
+    st.session_state.setdefault("positions", [])  # each turn's position in the saved conversation; None: unsaved
+    st.session_state.setdefault("ratings", {})  # turn -> the reader's rating (rag.conversations.HELPFUL ...)
 
 
 def resume(settings: Settings, library: Library) -> None:
@@ -57,17 +59,21 @@ def record(settings: Settings, question: str, answer: Answer, filters: Filters, 
     """Save one answered question, starting a conversation (titled by it) on the first one."""
     store = _store(settings)
     if store is None:
+        st.session_state.positions.append(None)
         return
     used: dict[str, Any] = {"filters": asdict(filters), "k": k, "mode": mode}
+    st.session_state.positions.append(None)
     try:
         if st.session_state.conversation_id is None:
             st.session_state.conversation_id = store.start(question, answer, used)
             st.query_params["c"] = st.session_state.conversation_id
+            position = 0
         else:
-            store.add_turn(st.session_state.conversation_id, question, answer, used)
+            position = store.add_turn(st.session_state.conversation_id, question, answer, used)
     except ConversationStoreError as exc:
         _failed(exc)
         return
+    st.session_state.positions[-1] = position
     st.session_state.conversation_error = None
 
 
@@ -82,6 +88,8 @@ def open_conversation(settings: Settings, library: Library, cid: str) -> None:
         st.query_params.pop("c", None)
         return
     st.session_state.turns = [(t.question, t.answer) for t in conversation.turns]
+    st.session_state.positions = [t.position for t in conversation.turns]
+    st.session_state.ratings = {i: t.rating for i, t in enumerate(conversation.turns) if t.rating is not None}
     st.session_state.conversation_id = cid
     st.session_state.stale = stale_citations(library, st.session_state.turns)
     st.session_state.reading = None
@@ -90,6 +98,8 @@ def open_conversation(settings: Settings, library: Library, cid: str) -> None:
 
 def new_chat() -> None:
     st.session_state.turns = []
+    st.session_state.positions = []
+    st.session_state.ratings = {}
     st.session_state.conversation_id = None
     st.session_state.stale = {}
     st.query_params.pop("c", None)
@@ -119,6 +129,33 @@ def note(turn: int, number: int) -> str | None:
     return st.session_state.get("stale", {}).get((turn, number))
 
 
+def rating(settings: Settings, turn: int) -> None:
+    """Thumbs under a saved answer: the reader's verdict, kept with it (``rag feedback`` lists them)."""
+    cid, positions = st.session_state.conversation_id, st.session_state.positions
+    if cid is None or turn >= len(positions) or positions[turn] is None:
+        return  # not saved, so there is nothing to rate
+    key = f"rate-{cid}-{positions[turn]}"
+    st.feedback("thumbs", key=key, default=st.session_state.ratings.get(turn), on_change=_rate,
+                args=(settings, key, cid, positions[turn], turn))
+
+
+def _rate(settings: Settings, key: str, cid: str, position: int, turn: int) -> None:
+    value = st.session_state[key]
+    store = _store(settings)
+    if store is not None and _apply(lambda: store.rate(cid, position, value)):
+        if value is None:
+            st.session_state.ratings.pop(turn, None)
+        else:
+            st.session_state.ratings[turn] = value
+
+
+def rated_line(value: int | None) -> str | None:
+    """A reader's rating in words, for the export."""
+    if value is None:
+        return None
+    return "Marked helpful by the reader." if value == HELPFUL else "Marked not helpful by the reader."
+
+
 def panel(settings: Settings, library: Library) -> None:
     """The sidebar section: New chat and Export, the open conversation's rename/delete, and the list."""
     st.subheader("Conversations", anchor=False)
@@ -128,7 +165,12 @@ def panel(settings: Settings, library: Library) -> None:
     if c1.button("New chat", icon=":material/add_comment:", disabled=not turns, key="clear"):
         new_chat()
         st.rerun()
-    c2.download_button("Export", conversation_markdown(turns), file_name="conversation.md", mime="text/markdown",
+    ratings = st.session_state.ratings  # the dict a rating's callback updates, read when Export is clicked
+
+    def document() -> str:  # made on the click, on another thread: no st.session_state here
+        return conversation_markdown(turns, ratings=[rated_line(ratings.get(i)) for i in range(len(turns))])
+
+    c2.download_button("Export", document, file_name="conversation.md", mime="text/markdown",
                        icon=":material/download:", disabled=not turns, key="export", on_click="ignore")
     store = _store(settings)
     if st.session_state.conversation_error:

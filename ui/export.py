@@ -30,14 +30,16 @@ def _quoted(passage: str, quotes: Sequence[tuple[int, int]]) -> str:
     return " ".join(p for p in out if p)
 
 
-def conversation_markdown(turns: Sequence[tuple[str, Answer]], when: datetime | None = None) -> str:
-    """``turns`` are (question, answer) pairs in order."""
+def conversation_markdown(turns: Sequence[tuple[str, Answer]], when: datetime | None = None,
+                          ratings: Sequence[str | None] = ()) -> str:
+    """``turns`` are (question, answer) pairs in order; ``ratings`` what the reader said of each, if anything."""
     when = when or datetime.now()
     lines = [f"# Conversation, {when:%Y-%m-%d %H:%M}", ""]
     for i, (question, answer) in enumerate(turns, 1):
         lines += [f"## {i}. {_md(question)}", ""]
+        rated = ratings[i - 1] if i <= len(ratings) else None
         if answer.abstained:
-            lines += [f"*{_md(answer.text)}*", ""]
+            lines += [f"*{_md(answer.text)}*", ""] + ([f"*{_md(rated)}*", ""] if rated else [])
             continue
         lines += ["  \n".join(_md(line) for line in answer_lines(answer)), ""]  # two spaces: a line break
         for said in (searched_line(answer.searched, answer.as_of, answer.window), *answer.notes):  # as shown under it
@@ -49,4 +51,6 @@ def conversation_markdown(turns: Sequence[tuple[str, Answer]], when: datetime | 
             lines.append(f"[{c.number}] **{_md(c.title or 'Untitled')}**" + (f" ({meta})" if meta else ""))
             lines.append(f"> {_quoted(c.passage, c.quotes)}")
             lines.append("")
+        if rated:
+            lines += [f"*{_md(rated)}*", ""]
     return "\n".join(lines).rstrip() + "\n"
