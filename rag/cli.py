@@ -1,4 +1,4 @@
-"""``rag ingest|ask|timeline|articles|remove|eval|ui`` (or ``python -m rag ...``): a thin layer over the library.
+"""``rag ingest|ask|timeline|articles|remove|feedback|eval|ui`` (or ``python -m rag ...``): a thin layer over the library.
 
 Data goes to stdout, progress and diagnostics to stderr; ``--json`` wherever data is printed. Exit codes:
 0 done, 1 a library error (one line that says what to do; RAG_DEBUG=1 shows the traceback), 2 a bad
@@ -260,6 +260,47 @@ def remove(settings: Settings, ids: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps({"removed": list(removed)}, indent=2))
         return
     click.echo(wrap(", ".join(removed), "  ", f"removed {counted(len(removed), 'article')}: "))
+
+
+RATED = {"helpful": 1, "not-helpful": 0}  # rag.conversations.HELPFUL, NOT_HELPFUL
+
+
+@cli.command()
+@click.option("--only", type=click.Choice(list(RATED)), help="Only answers rated so.")
+@click.option("-n", "--limit", type=click.IntRange(1), default=100, show_default=True, help="Most answers to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rated answers as JSON, with their citations.")
+@click.pass_obj
+def feedback(settings: Settings, only: str | None, limit: int, as_json: bool) -> None:
+    """List the answers readers rated in the chat (thumbs up or down), newest asked first: the questions
+    to look into."""
+    from .conversations import FILE_NAME, HELPFUL, ConversationStore
+
+    rated = []
+    if (settings.conversations_dir / FILE_NAME).exists():  # listing never creates the file
+        try:
+            rated = ConversationStore(settings.conversations_dir).rated(RATED.get(only), limit)
+        except RagError as exc:
+            _fail(exc)
+    records = [{
+        "rating": "helpful" if r.turn.rating == HELPFUL else "not helpful", "question": r.turn.question,
+        "answer": r.turn.answer.text, "abstained": r.turn.answer.abstained, "as_of": r.turn.answer.as_of,
+        "asked_at": r.turn.asked_at, "conversation_id": r.conversation_id, "conversation": r.title,
+        "position": r.turn.position, "settings": r.turn.settings,
+        "citations": [{"number": c.number, "article_id": c.article_id, "title": c.title, "source": c.source,
+                       "published": c.published} for c in r.turn.answer.citations],
+    } for r in rated]
+    if as_json:
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
+        return
+    if not records:
+        click.echo("No rated answers yet: rate one with the thumbs under it in the chat.", err=True)
+        return
+    for r in records:
+        click.echo(wrap(r["question"]))
+        click.echo(facts_line((r["rating"], r["asked_at"][:16].replace("T", " ") + " UTC",
+                               f"conversation {r['conversation_id'][:8]}"), "  "))
+        click.echo(wrap(r["answer"], "  "))
+    click.echo(counted(len(records), "rated answer"), err=True)
 
 
 @cli.command(name="eval")

@@ -184,3 +184,34 @@ def test_timeline_json_and_human_output(tmp_path):
     assert "also reported by 1 other source:" in r.output
     at = lines.index("      Work starts on harbour bridge")  # a copy: its title, then its date and source
     assert lines[at + 1].startswith("        2024-03-05 · ")
+
+
+def test_feedback_lists_what_readers_rated_in_the_chat(seeded):
+    from rag import Settings, build_chain
+    from rag.conversations import HELPFUL, NOT_HELPFUL, ConversationStore
+
+    r = run("feedback")
+    assert r.exit_code == 0 and r.stdout == "" and "No rated answers yet" in r.stderr
+    assert not Settings().conversations_dir.exists()  # listing created nothing
+
+    chain = build_chain(seeded)
+    store = ConversationStore(Settings().conversations_dir)  # where the chat saves them
+    nato, cup = "Who is the Secretary General of NATO?", "Who won the 2022 World Cup?"
+    cid = store.start(nato, chain.invoke(nato), {"k": 4})
+    store.add_turn(cid, cup, chain.invoke(cup), {"k": 4})
+    store.add_turn(cid, "How many U.S. troops are still in Afghanistan?", chain.invoke("How many U.S. troops?"), {})
+    store.rate(cid, 0, HELPFUL)
+    store.rate(cid, 1, NOT_HELPFUL)
+
+    r = run("feedback")
+    assert r.exit_code == 0 and "2 rated answers" in r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == cup and lines[1].startswith("  not helpful · ") and lines[1].endswith(f"· conversation {cid[:8]}")
+    assert lines[2] == "  The articles do not answer this question."
+    assert lines[3] == nato and lines[4].startswith("  helpful · ") and "Stoltenberg" in " ".join(lines[5:])
+
+    data = json.loads(run("feedback", "--json", "--only", "not-helpful").stdout)
+    assert [(d["question"], d["rating"], d["abstained"], d["position"]) for d in data] == [(cup, "not helpful", True, 1)]
+    (helpful,) = json.loads(run("feedback", "--json", "--only", "helpful").stdout)
+    assert helpful["citations"][0]["title"].startswith("NATO Chief") and helpful["settings"] == {"k": 4}
+    assert run("feedback", "--only", "bad").exit_code == 2
