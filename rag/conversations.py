@@ -27,7 +27,7 @@ from .schema import Answer
 
 FILE_NAME = "conversations.sqlite3"
 BUSY_TIMEOUT_MS = 5000  # another tab's write waits this long before "database is locked"
-SCHEMA_VERSION = 2  # 2: a reader's rating of each answer (``turns.rating``)
+SCHEMA_VERSION = 2  # 2: a reader's rating of each answer and what they said of it (``turns.rating``, ``comment``)
 HELPFUL, NOT_HELPFUL = 1, 0  # ``Turn.rating``, as the chat's thumbs give them; None: not rated
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -44,13 +44,15 @@ CREATE TABLE IF NOT EXISTS turns (
     settings TEXT NOT NULL,
     asked_at TEXT NOT NULL,
     rating INTEGER,
+    comment TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (conversation_id, position)
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated);
 """
-_TURN_COLUMNS = "question, answer, settings, asked_at, position, rating"  # Turn's fields, in its order
+_TURN_COLUMNS = "question, answer, settings, asked_at, position, rating, comment"  # Turn's fields, in its order
 # From each older schema to the next; a file is moved up one step at a time, in one transaction.
-_MIGRATIONS = {1: "ALTER TABLE turns ADD COLUMN rating INTEGER"}
+_MIGRATIONS = {1: ("ALTER TABLE turns ADD COLUMN rating INTEGER",
+                   "ALTER TABLE turns ADD COLUMN comment TEXT NOT NULL DEFAULT ''")}
 
 
 class ConversationStoreError(RagError):
@@ -78,6 +80,7 @@ class Turn:
     asked_at: str = ""
     position: int = 0  # in its conversation, as :meth:`ConversationStore.rate` takes it
     rating: int | None = None  # HELPFUL, NOT_HELPFUL, or None
+    comment: str = ""  # with NOT_HELPFUL: what the reader said was wrong, if anything
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,8 @@ class ConversationStore:
                     db.execute(statement)
             else:
                 for step in range(version, SCHEMA_VERSION):
-                    db.execute(_MIGRATIONS[step])
+                    for statement in _MIGRATIONS[step]:
+                        db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             db.execute("ROLLBACK")
@@ -258,20 +262,25 @@ class ConversationStore:
         return Conversation(ConversationInfo(*row, turns=len(loaded)), loaded)
 
     def _turn(self, question: str, answer: str, settings: str, asked_at: str, position: int,
-              rating: int | None) -> Turn:
+              rating: int | None, comment: str) -> Turn:
         try:
-            return Turn(question, from_data(Answer, json.loads(answer)), json.loads(settings), asked_at, position, rating)
+            return Turn(question, from_data(Answer, json.loads(answer)), json.loads(settings), asked_at, position, rating,
+                        comment)
         except (ValueError, TypeError) as exc:
             raise ConversationStoreError(f"{self.path}: a saved answer cannot be read ({exc}).") from exc
 
-    def rate(self, conversation_id: str, position: int, rating: int | None) -> None:
-        """A reader's verdict on one answer (HELPFUL or NOT_HELPFUL); None takes it back."""
+    def rate(self, conversation_id: str, position: int, rating: int | None, comment: str | None = None) -> None:
+        """A reader's verdict on one answer (HELPFUL or NOT_HELPFUL) and, with NOT_HELPFUL, what was wrong
+        (``comment``; None keeps what was said before). Any other rating clears the comment; None takes both back."""
         if rating not in (HELPFUL, NOT_HELPFUL, None):
             raise ConversationStoreError(f"A rating is {HELPFUL} (helpful), {NOT_HELPFUL} (not helpful) or none, "
                                          f"not {rating!r}.")
         with self._write() as db:
-            done = db.execute("UPDATE turns SET rating = ? WHERE conversation_id = ? AND position = ?",
-                              (rating, conversation_id, position)).rowcount
+            if rating != NOT_HELPFUL:
+                comment = ""
+            done = db.execute("UPDATE turns SET rating = ?, comment = COALESCE(?, comment) "
+                              "WHERE conversation_id = ? AND position = ?",
+                              (rating, None if comment is None else comment.strip(), conversation_id, position)).rowcount
         if not done:
             raise ConversationStoreError(f"Conversation {conversation_id} has no answer {position} (deleted elsewhere?).")
 

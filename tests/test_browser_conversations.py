@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.conversations import HELPFUL, ConversationStore
+from rag.conversations import NOT_HELPFUL, ConversationStore
 
 from .servers import free_port, stop, wait_until_ok
 from .test_browser import ARTIFACTS, NATO_Q, ROOT, TIMEOUT_MS, ask, browser_context  # noqa: F401  (fixture)
@@ -151,16 +151,18 @@ def test_rename_export_delete_and_a_title_shown_as_text(app, browser_context):  
     assert page.locator(f'{SIDEBAR} [class*="st-key-conv-"] b, {SIDEBAR} [class*="st-key-conv-"] strong').count() == 0
     assert page.locator(f'{SIDEBAR} a[href*="evil.example"]').count() == 0
 
-    thumbs_up = page.get_by_role("radio", name="Thumbs up")
-    thumbs_up.click()  # the reader's rating, saved with the answer and exported
-    page.wait_for_function("document.querySelector('[aria-label=\"Thumbs up\"]').getAttribute('aria-checked') === 'true'")
+    page.get_by_role("radio", name="Thumbs down").click()  # the reader's rating, saved with the answer and exported
+    why = page.get_by_label("What was wrong? (optional)")
+    why.fill("Quotes Kirby, not only Stoltenberg")
+    why.press("Enter")
     store = ConversationStore(app.tmp / "conversations")
-    eventually(page, lambda: [r.turn.question for r in store.rated(HELPFUL)][:1] == [NATO_Q])
+    eventually(page, lambda: [(r.turn.question, r.turn.comment) for r in store.rated(NOT_HELPFUL)][:1] == [
+        (NATO_Q, "Quotes Kirby, not only Stoltenberg")])
     with page.expect_download() as info:
         page.get_by_role("button", name="Export").click()
     text = Path(info.value.path()).read_text()
     assert NATO_Q in text and "Stoltenberg" in text and "NATO Chief Says" in text
-    assert "\n*Marked helpful by the reader.*\n" in text
+    assert "\n*Marked not helpful by the reader: Quotes Kirby, not only Stoltenberg*\n" in text
 
     page.locator(SIDEBAR).screenshot(path=str(ARTIFACTS / "conversations-renamed.png"))
 

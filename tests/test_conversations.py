@@ -127,15 +127,21 @@ def test_a_rating_is_kept_changed_and_taken_back(store):
     cid = store.start("first", Answer("first", "a"), {})
     store.add_turn(cid, "second", Answer("second", "b"), {})
     store.rate(cid, 1, conversations.NOT_HELPFUL)
+    store.rate(cid, 1, conversations.NOT_HELPFUL, "  Cites the wrong article  ")
     turns = store.get(cid).turns
-    assert [(t.position, t.rating) for t in turns] == [(0, None), (1, conversations.NOT_HELPFUL)]
+    assert [(t.position, t.rating, t.comment) for t in turns] == [
+        (0, None, ""), (1, conversations.NOT_HELPFUL, "Cites the wrong article")]
+    store.rate(cid, 1, conversations.NOT_HELPFUL)  # a rating alone keeps what was said
+    assert store.get(cid).turns[1].comment == "Cites the wrong article"
     (rated,) = store.rated()
     assert (rated.conversation_id, rated.title, rated.turn.question) == (cid, "first", "second")
-    store.rate(cid, 0, conversations.HELPFUL)
+    store.rate(cid, 0, conversations.HELPFUL, "ignored: only a thumbs down says what was wrong")
+    assert store.get(cid).turns[0].comment == ""
     assert [r.turn.question for r in store.rated()] == ["second", "first"]  # newest asked first
     assert [r.turn.question for r in store.rated(conversations.HELPFUL)] == ["first"]
     store.rate(cid, 1, None)
     assert [r.turn.question for r in store.rated()] == ["first"]
+    assert store.get(cid).turns[1].comment == ""  # taken back with its rating
     with pytest.raises(ConversationStoreError, match="has no answer 5"):
         store.rate(cid, 5, conversations.HELPFUL)
     with pytest.raises(ConversationStoreError, match="not 3"):
@@ -163,8 +169,9 @@ def test_a_file_from_before_ratings_opens_with_its_answers_and_takes_ratings(tmp
     store = ConversationStore(folder)
     (turn,) = store.get("old").turns
     assert (turn.answer.text, turn.rating) == ("Jens Stoltenberg. [1]", None)
-    store.rate("old", 0, conversations.HELPFUL)
+    store.rate("old", 0, conversations.NOT_HELPFUL, "names the wrong man")
     store.add_turn("old", "And then?", Answer("And then?", "b"), {})
-    assert [t.rating for t in ConversationStore(folder).get("old").turns] == [conversations.HELPFUL, None]
+    assert [(t.rating, t.comment) for t in ConversationStore(folder).get("old").turns] == [
+        (conversations.NOT_HELPFUL, "names the wrong man"), (None, "")]
     with sqlite3.connect(folder / FILE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (conversations.SCHEMA_VERSION,)

@@ -99,15 +99,26 @@ def test_a_reader_rates_answers_and_the_rating_is_saved_and_reopened(app_env):
     assert [f.key for f in at.feedback] == [f"rate-{info.id}-0", f"rate-{info.id}-1"]
     assert [f.value for f in at.feedback] == [None, None]
     at.feedback(key=f"rate-{info.id}-0").set_value(HELPFUL).run()
+    assert not whys(at)  # nothing to say about a helpful answer
     at.feedback(key=f"rate-{info.id}-1").set_value(NOT_HELPFUL).run()
+    why = at.text_input(key=f"why-{info.id}-1")  # after a thumbs down: what was wrong
+    assert why.label == "What was wrong? (optional)" and why.value == ""
+    why.set_value("  The articles do not cover 2022, so this is right to decline  ").run()
     assert not at.exception
-    assert [t.rating for t in saved(app_env).get(info.id).turns] == [HELPFUL, NOT_HELPFUL]
+    assert [(t.rating, t.comment) for t in saved(app_env).get(info.id).turns] == [
+        (HELPFUL, ""), (NOT_HELPFUL, "The articles do not cover 2022, so this is right to decline")]
     assert [r.turn.question for r in saved(app_env).rated(NOT_HELPFUL)] == ["Who won the 2022 World Cup?"]
 
     again = AppTest.from_file(APP, default_timeout=180)  # a reload: the ratings come back from the file
     again.query_params["c"] = info.id
     again.run()
     assert [f.value for f in again.feedback] == [HELPFUL, NOT_HELPFUL]
-    again.feedback(key=f"rate-{info.id}-1").set_value(None).run()  # taken back
-    assert [t.rating for t in saved(app_env).get(info.id).turns] == [HELPFUL, None]
+    assert again.text_input(key=f"why-{info.id}-1").value.startswith("The articles do not cover 2022")
+    again.feedback(key=f"rate-{info.id}-1").set_value(None).run()  # taken back, and what was said with it
+    assert [(t.rating, t.comment) for t in saved(app_env).get(info.id).turns] == [(HELPFUL, ""), (None, "")]
+    assert not whys(again)
+
+
+def whys(at: AppTest) -> list[str]:
+    return [t.key for t in at.text_input if t.key and t.key.startswith("why-")]
 

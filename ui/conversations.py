@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from rag import Answer, Filters, Library, RagError, Settings
-from rag.conversations import HELPFUL, ConversationStore, ConversationStoreError
+from rag.conversations import HELPFUL, NOT_HELPFUL, ConversationStore, ConversationStoreError
 from rag.terminal import counted
 
 from . import render
@@ -22,6 +22,7 @@ from .export import conversation_markdown
 
 LIST_LIMIT = 30  # conversations listed in the sidebar, newest first
 TITLE_CHARS = 60
+COMMENT_CHARS = 500
 GONE = "no longer in the library"
 CHANGED = "the article changed since; this is the passage as cited then"
 
@@ -46,6 +47,7 @@ def init_state() -> None:
     st.session_state.setdefault("stale", {})  # (turn, citation number) -> note, for reopened conversations
     st.session_state.setdefault("positions", [])  # each turn's position in the saved conversation; None: unsaved
     st.session_state.setdefault("ratings", {})  # turn -> the reader's rating (rag.conversations.HELPFUL ...)
+    st.session_state.setdefault("comments", {})  # turn -> what the reader said was wrong
 
 
 def resume(settings: Settings, library: Library) -> None:
@@ -90,6 +92,7 @@ def open_conversation(settings: Settings, library: Library, cid: str) -> None:
     st.session_state.turns = [(t.question, t.answer) for t in conversation.turns]
     st.session_state.positions = [t.position for t in conversation.turns]
     st.session_state.ratings = {i: t.rating for i, t in enumerate(conversation.turns) if t.rating is not None}
+    st.session_state.comments = {i: t.comment for i, t in enumerate(conversation.turns) if t.comment}
     st.session_state.conversation_id = cid
     st.session_state.stale = stale_citations(library, st.session_state.turns)
     st.session_state.reading = None
@@ -100,6 +103,7 @@ def new_chat() -> None:
     st.session_state.turns = []
     st.session_state.positions = []
     st.session_state.ratings = {}
+    st.session_state.comments = {}
     st.session_state.conversation_id = None
     st.session_state.stale = {}
     st.query_params.pop("c", None)
@@ -130,30 +134,45 @@ def note(turn: int, number: int) -> str | None:
 
 
 def rating(settings: Settings, turn: int) -> None:
-    """Thumbs under a saved answer: the reader's verdict, kept with it (``rag feedback`` lists them)."""
+    """Thumbs under a saved answer, and after a thumbs down a line to say what was wrong: kept with the answer
+    (``rag feedback`` lists them)."""
     cid, positions = st.session_state.conversation_id, st.session_state.positions
     if cid is None or turn >= len(positions) or positions[turn] is None:
         return  # not saved, so there is nothing to rate
+    where = (settings, cid, positions[turn], turn)
     key = f"rate-{cid}-{positions[turn]}"
-    st.feedback("thumbs", key=key, default=st.session_state.ratings.get(turn), on_change=_rate,
-                args=(settings, key, cid, positions[turn], turn))
+    st.feedback("thumbs", key=key, default=st.session_state.ratings.get(turn), on_change=_rate, args=(key, *where))
+    if st.session_state.ratings.get(turn) == NOT_HELPFUL:
+        why = f"why-{cid}-{positions[turn]}"
+        st.text_input("What was wrong? (optional)", key=why, value=st.session_state.comments.get(turn, ""),
+                      max_chars=COMMENT_CHARS, placeholder="e.g. the article says otherwise, or it should have answered",
+                      on_change=_rate, args=(key, *where, why))
 
 
-def _rate(settings: Settings, key: str, cid: str, position: int, turn: int) -> None:
+def _rate(key: str, settings: Settings, cid: str, position: int, turn: int, why: str | None = None) -> None:
     value = st.session_state[key]
+    comment = st.session_state[why].strip() if why else None
     store = _store(settings)
-    if store is not None and _apply(lambda: store.rate(cid, position, value)):
-        if value is None:
-            st.session_state.ratings.pop(turn, None)
-        else:
-            st.session_state.ratings[turn] = value
+    if store is None or not _apply(lambda: store.rate(cid, position, value, comment)):
+        return
+    ratings, comments = st.session_state.ratings, st.session_state.comments
+    if value is None:
+        ratings.pop(turn, None)
+    else:
+        ratings[turn] = value
+    if value != NOT_HELPFUL or comment == "":
+        comments.pop(turn, None)  # what was wrong goes with a thumbs down, as in the store
+    elif comment:
+        comments[turn] = comment
 
 
-def rated_line(value: int | None) -> str | None:
-    """A reader's rating in words, for the export."""
+def rated_line(value: int | None, comment: str = "") -> str | None:
+    """A reader's rating, and what they said was wrong, in words for the export."""
     if value is None:
         return None
-    return "Marked helpful by the reader." if value == HELPFUL else "Marked not helpful by the reader."
+    if value == HELPFUL:
+        return "Marked helpful by the reader."
+    return f"Marked not helpful by the reader: {comment}" if comment else "Marked not helpful by the reader."
 
 
 def panel(settings: Settings, library: Library) -> None:
@@ -165,10 +184,11 @@ def panel(settings: Settings, library: Library) -> None:
     if c1.button("New chat", icon=":material/add_comment:", disabled=not turns, key="clear"):
         new_chat()
         st.rerun()
-    ratings = st.session_state.ratings  # the dict a rating's callback updates, read when Export is clicked
+    ratings, comments = st.session_state.ratings, st.session_state.comments  # as rating callbacks update them
 
     def document() -> str:  # made on the click, on another thread: no st.session_state here
-        return conversation_markdown(turns, ratings=[rated_line(ratings.get(i)) for i in range(len(turns))])
+        return conversation_markdown(turns, ratings=[rated_line(ratings.get(i), comments.get(i, ""))
+                                                     for i in range(len(turns))])
 
     c2.download_button("Export", document, file_name="conversation.md", mime="text/markdown",
                        icon=":material/download:", disabled=not turns, key="export", on_click="ignore")
