@@ -282,7 +282,8 @@ def feedback(settings: Settings, only: str | None, limit: int, as_json: bool) ->
         except RagError as exc:
             _fail(exc)
     records = [{
-        "rating": "helpful" if r.turn.rating == HELPFUL else "not helpful", "question": r.turn.question,
+        "rating": "helpful" if r.turn.rating == HELPFUL else "not helpful", "comment": r.turn.comment,
+        "question": r.turn.question,
         "answer": r.turn.answer.text, "abstained": r.turn.answer.abstained, "as_of": r.turn.answer.as_of,
         "asked_at": r.turn.asked_at, "conversation_id": r.conversation_id, "conversation": r.title,
         "position": r.turn.position, "settings": r.turn.settings,
@@ -299,6 +300,8 @@ def feedback(settings: Settings, only: str | None, limit: int, as_json: bool) ->
         click.echo(wrap(r["question"]))
         click.echo(facts_line((r["rating"], r["asked_at"][:16].replace("T", " ") + " UTC",
                                f"conversation {r['conversation_id'][:8]}"), "  "))
+        if r["comment"]:
+            click.echo(wrap(r["comment"], "    ", "  what was wrong: "))
         click.echo(wrap(r["answer"], "  "))
     click.echo(counted(len(records), "rated answer"), err=True)
 

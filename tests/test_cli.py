@@ -201,17 +201,19 @@ def test_feedback_lists_what_readers_rated_in_the_chat(seeded):
     store.add_turn(cid, cup, chain.invoke(cup), {"k": 4})
     store.add_turn(cid, "How many U.S. troops are still in Afghanistan?", chain.invoke("How many U.S. troops?"), {})
     store.rate(cid, 0, HELPFUL)
-    store.rate(cid, 1, NOT_HELPFUL)
+    store.rate(cid, 1, NOT_HELPFUL, "It should say the articles are from 2021")
 
     r = run("feedback")
     assert r.exit_code == 0 and "2 rated answers" in r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == cup and lines[1].startswith("  not helpful · ") and lines[1].endswith(f"· conversation {cid[:8]}")
-    assert lines[2] == "  The articles do not answer this question."
-    assert lines[3] == nato and lines[4].startswith("  helpful · ") and "Stoltenberg" in " ".join(lines[5:])
+    assert lines[2] == "  what was wrong: It should say the articles are from 2021"
+    assert lines[3] == "  The articles do not answer this question."
+    assert lines[4] == nato and lines[5].startswith("  helpful · ") and "Stoltenberg" in " ".join(lines[6:])
 
     data = json.loads(run("feedback", "--json", "--only", "not-helpful").stdout)
-    assert [(d["question"], d["rating"], d["abstained"], d["position"]) for d in data] == [(cup, "not helpful", True, 1)]
+    assert [(d["question"], d["rating"], d["abstained"], d["position"], d["comment"]) for d in data] == [
+        (cup, "not helpful", True, 1, "It should say the articles are from 2021")]
     (helpful,) = json.loads(run("feedback", "--json", "--only", "helpful").stdout)
     assert helpful["citations"][0]["title"].startswith("NATO Chief") and helpful["settings"] == {"k": 4}
     assert run("feedback", "--only", "bad").exit_code == 2
