@@ -144,13 +144,18 @@ def _prefix_end(text: str, n_words: int) -> int:
 def balance_quotes(text: str) -> str:
     """A sentence cut from a longer quotation gets back the mark the cut left out: its opening mark (“Our presence
     … conditions-based,” Stoltenberg told reporters.), or its closing one (“First of all, we want to assess the
-    agreement itself.”), so the answer (and a quote of it) reads right."""
-    opening, closing = text.count("“"), text.count("”")
+    agreement itself.”), so the answer (and a quote of it) reads right. A straight mark may pair with a curly one, as
+    pages mix them ('"Look, I voted …,” Schumer said.' is whole)."""
+    opening, closing, straight = text.count("“"), text.count("”"), text.count('"')
+    if straight % 2 and abs(opening - closing) == 1:
+        first, last = text.find('"'), text.rfind('"')
+        if (first < text.rfind("”")) if closing > opening else (last > text.find("“")):
+            return text  # the odd straight mark pairs with the odd curly one
     if closing > opening:
         return "“" + text
     if opening > closing:
         return text + "”"
-    if text.count('"') % 2:
+    if straight % 2:
         return text + '"' if text.startswith('"') else '"' + text
     return text
 

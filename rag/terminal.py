@@ -37,10 +37,11 @@ def quote_body(text: str) -> str:
     opening one, as the answer's text does; and the quotation marks it keeps become single ones, as a quotation
     inside a quotation is written: “‘It is over,’ she said.”"""
     body = text.strip()
-    if (body[:1] == "“" and body.count("“") > body.count("”")) or (body[:1] == '"' and body.count('"') % 2):
-        body = body[1:]
+    balanced = balance_quotes(body)
+    if body[:1] in '"“' and balanced != body and balanced.startswith(body):
+        body = body[1:]  # the mark it would close is the one it opens
     else:
-        body = balance_quotes(body)
+        body = balanced
     return body.translate(_NESTED)
 
 

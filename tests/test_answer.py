@@ -1,6 +1,6 @@
 """The extractive answerer on hand-made passages: word budget, citations numbered by first use, abstention."""
 
-from rag.answer import NOT_IN_ARTICLES, ExtractiveAnswerer
+from rag.answer import NOT_IN_ARTICLES, ExtractiveAnswerer, balance_quotes
 from rag.schema import Passage
 from rag.scoring import SentenceScorer
 
@@ -100,6 +100,16 @@ def test_a_short_sentence_that_answers_is_not_crowded_out_by_a_long_one(embedder
     by_score = SentenceScorer(embedder, length_weight=0.0)  # the length term off: the long sentence fills the budget
     old = ExtractiveAnswerer(embedder, answerable_threshold=0.0, scorer=by_score).answer(question, [_passage(1, text)])
     assert "Cleveland" in old.text and "Los Angeles" not in old.text
+
+
+def test_a_straight_mark_pairs_with_a_curly_one():
+    """Pages mix marks ('\"Look, I voted …,” Schumer said.' in news-2025): nothing is missing, so nothing is added."""
+    mixed = '"Look, I voted and I look forward to working with the next mayor to help New York City,” Schumer said.'
+    assert balance_quotes(mixed) == mixed
+    assert balance_quotes("“It is over,\" she said.") == "“It is over,\" she said."
+    assert balance_quotes('He said "yes" and “no') == 'He said "yes" and “no”'  # straight ones paired: the curly opens
+    assert balance_quotes("It is over,” she said.") == "“It is over,” she said."
+    assert balance_quotes('"Go now') == '"Go now"'
 
 
 def test_a_sentence_cut_from_a_longer_quotation_gets_its_missing_mark_back(embedder):

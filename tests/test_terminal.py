@@ -19,6 +19,9 @@ def test_a_quotation_cut_from_a_longer_one_is_not_opened_twice():
     assert quote_body("It is over,” she said.") == "‘It is over,’ she said."
     assert quote_body('It is over," she said.') == "'It is over,' she said."
     assert quote_body("Officials said it was over.") == "Officials said it was over."
+    # pages mix straight and curly marks (news-2025): one of each is a quotation, opened and closed
+    mixed = '"Look, I voted and I look forward to working with the next mayor,” Schumer said.'
+    assert quote_body(mixed) == "'Look, I voted and I look forward to working with the next mayor,’ Schumer said."
 
 
 def test_control_characters_are_shown_escaped():
