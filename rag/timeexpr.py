@@ -59,6 +59,19 @@ def _last_weekday(as_of: date, weekday: int) -> date:
     return as_of - timedelta(days=(as_of.weekday() - weekday) % 7)
 
 
+def _last_week(as_of: date) -> Window:
+    """The calendar week before this one, Monday to Sunday: on a Thursday, "last week" is not 7 to 13 days ago."""
+    monday = as_of - timedelta(days=as_of.weekday() + 7)
+    return monday, monday + timedelta(days=6)
+
+
+def _last_weekend(as_of: date) -> Window:
+    """The Saturday and Sunday before ``as_of`` (on a Sunday, the weekend before): what a golfer won "last weekend",
+    asked on Thursday, was decided four days ago."""
+    sunday = as_of - timedelta(days=(as_of.weekday() + 1) % 7 or 7)
+    return sunday - timedelta(days=1), sunday
+
+
 def _ago(span: str, as_of: date) -> Window | None:
     """"3 weeks ago" through dateparser, anchored at ``as_of``; the window is the unit around that day."""
     import dateparser
@@ -85,7 +98,8 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
     (re.compile(r"\btoday\b|\btonight\b|\bthis morning\b"), True, lambda m, d: (d, d)),
     (re.compile(r"\byesterday\b"), True, lambda m, d: (d - timedelta(1), d - timedelta(1))),
     (re.compile(r"\bthis (?:past )?week(?:end)?\b|\bthe past week\b"), True, lambda m, d: (d - timedelta(6), d)),
-    (re.compile(r"\blast week(?:end)?\b"), True, lambda m, d: (d - timedelta(13), d - timedelta(7))),
+    (re.compile(r"\blast weekend\b"), True, lambda m, d: _last_weekend(d)),
+    (re.compile(r"\blast week\b"), True, lambda m, d: _last_week(d)),
     (re.compile(r"\bthis month\b"), True, lambda m, d: (d.replace(day=1), d)),
     (re.compile(r"\blast month\b"), True, lambda m, d: _month(*((d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)))),
     (re.compile(r"\b(?:so far this year|this year|year to date)\b"), True, lambda m, d: (date(d.year, 1, 1), d)),

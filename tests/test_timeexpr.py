@@ -13,7 +13,8 @@ AS_OF = date(2026, 1, 9)  # a Friday
     ("What happened today?", ("2026-01-09", "2026-01-09"), False, True),
     ("Who resigned yesterday?", ("2026-01-08", "2026-01-08"), False, True),
     ("Which company announced layoffs this week?", ("2026-01-03", "2026-01-09"), False, True),
-    ("What did the court rule last week?", ("2025-12-27", "2026-01-02"), False, True),
+    ("What did the court rule last week?", ("2025-12-29", "2026-01-04"), False, True),  # Monday to Sunday
+    ("Who won the final last weekend?", ("2026-01-03", "2026-01-04"), False, True),
     ("What rose this month?", ("2026-01-01", "2026-01-09"), False, True),
     ("Who won the vote in March?", ("2025-03-01", "2025-03-31"), False, True),
     ("Who won the vote in March 2024?", ("2024-03-01", "2024-03-31"), False, False),
@@ -32,6 +33,20 @@ def test_expressions_resolve_to_windows(question, window, recency, relative):
     scope = resolve(question, AS_OF)
     got = (scope.window[0].isoformat(), scope.window[1].isoformat()) if scope.window else None
     assert (got, scope.recency, scope.relative) == (window, recency, relative)
+
+
+@pytest.mark.parametrize("as_of, last_week, last_weekend", [
+    ("2025-04-17", ("2025-04-07", "2025-04-13"), ("2025-04-12", "2025-04-13")),  # a Thursday: the Masters ended Sunday
+    ("2025-04-14", ("2025-04-07", "2025-04-13"), ("2025-04-12", "2025-04-13")),  # a Monday
+    ("2025-04-13", ("2025-03-31", "2025-04-06"), ("2025-04-05", "2025-04-06")),  # a Sunday: this weekend is today
+    ("2025-04-12", ("2025-03-31", "2025-04-06"), ("2025-04-05", "2025-04-06")),  # a Saturday
+])
+def test_last_week_and_last_weekend_are_the_calendar_ones(as_of, last_week, last_weekend):
+    day = date.fromisoformat(as_of)
+    for question, window in (("What did the court rule last week?", last_week),
+                             ("Which golfer completed the career grand slam last weekend?", last_weekend)):
+        scope = resolve(question, day)
+        assert (scope.window[0].isoformat(), scope.window[1].isoformat()) == window, question
 
 
 def test_conflicting_expressions_still_resolve_and_say_which_window():
