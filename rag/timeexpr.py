@@ -18,6 +18,7 @@ __all__ = ["TimeScope", "content_question", "resolve"]
 
 _MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_MONTHS = "|".join(_MONTH_NAMES)
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "a few": 3, "several": 3}
 
@@ -59,6 +60,48 @@ def _last_weekday(as_of: date, weekday: int) -> date:
     return as_of - timedelta(days=(as_of.weekday() - weekday) % 7)
 
 
+def _reported(day: date, as_of: date) -> Window:
+    """A day's news, reported that day and the two after (up to ``as_of``)."""
+    return day, min(day + timedelta(days=2), as_of)
+
+
+def _a_date(m: re.Match, month: str) -> bool:
+    """"May 2" is a date after "on", "by" and the like; elsewhere "may" is likely the verb ("players may 2 …")."""
+    return month != "may" or bool(re.search(r"\b(?:on|by|of|until|from|before|after)\s*$", m.string[:m.start()]))
+
+
+def _on_day(day: date, as_of: date) -> Window | None:
+    """A date the question names; None for one after ``as_of`` (a plan, not news yet: reporting before it counts)."""
+    return _reported(day, as_of) if day <= as_of else None
+
+
+def _on_day_of_year(month: int, day: int, as_of: date) -> Window | None:
+    """"On April 2" with no year: this year's, or last year's if this year's is still to come; none if it is
+    within a month (the question is about what is planned for it)."""
+    this_year = date(as_of.year, month, day)
+    if this_year <= as_of:
+        return _reported(this_year, as_of)
+    if (this_year - as_of).days <= 30:
+        return None
+    return _reported(date(as_of.year - 1, month, day), as_of)
+
+
+def _since(month: int, day: int, year: int | None, as_of: date) -> Window | None:
+    """"Since March" or "since March 3": from then up to ``as_of`` (the latest such day by then, without a year)."""
+    start = date(year or as_of.year, month, day)
+    if year is None and start > as_of:
+        start = date(as_of.year - 1, month, day)
+    return (start, as_of) if start <= as_of else None
+
+
+def _recent_weekend(as_of: date) -> Window:
+    """"Over the weekend": the Saturday and Sunday just past (on a Saturday or Sunday, this one so far)."""
+    if as_of.weekday() == 5:
+        return as_of, as_of
+    sunday = as_of - timedelta(days=(as_of.weekday() + 1) % 7)
+    return sunday - timedelta(days=1), sunday
+
+
 def _last_week(as_of: date) -> Window:
     """The calendar week before this one, Monday to Sunday: on a Thursday, "last week" is not 7 to 13 days ago."""
     monday = as_of - timedelta(days=as_of.weekday() + 7)
@@ -95,8 +138,12 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
     (re.compile(r"\b(?:in the|over the|during the) (?:past|last) (?:week|seven days|7 days)\b"), True, lambda m, d: (d - timedelta(6), d)),
     (re.compile(r"\b(?:in the|over the|during the) (?:past|last) (?:month|30 days)\b"), True, lambda m, d: (d - timedelta(29), d)),
     (re.compile(r"\b(?:in the|over the|during the) (?:past|last) year\b"), True, lambda m, d: (d - timedelta(364), d)),
+    (re.compile(r"\b(?:in|over|during) the (?:past|last) (?:few|couple of|several) days\b"), True,
+     lambda m, d: (d - timedelta(4), d)),
     (re.compile(r"\btoday\b|\btonight\b|\bthis morning\b"), True, lambda m, d: (d, d)),
     (re.compile(r"\byesterday\b"), True, lambda m, d: (d - timedelta(1), d - timedelta(1))),
+    (re.compile(r"\blast night\b"), True, lambda m, d: (d - timedelta(1), d)),  # reported that night or the next day
+    (re.compile(r"\b(?:over|on|during) the weekend\b|\bthis past weekend\b"), True, lambda m, d: _recent_weekend(d)),
     (re.compile(r"\bthis (?:past )?week(?:end)?\b|\bthe past week\b"), True, lambda m, d: (d - timedelta(6), d)),
     (re.compile(r"\blast weekend\b"), True, lambda m, d: _last_weekend(d)),
     (re.compile(r"\blast week\b"), True, lambda m, d: _last_week(d)),
@@ -106,9 +153,23 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
     (re.compile(r"\blast year\b"), True, lambda m, d: (date(d.year - 1, 1, 1), date(d.year - 1, 12, 31))),
     (re.compile(r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several) (?:day|week|month|year)s? ago\b"),
      True, lambda m, d: _ago(m[0], d)),
-    (re.compile(r"\b(?:on |last |this )?(" + "|".join(_WEEKDAYS) + r")\b"), True,
-     lambda m, d: (_last_weekday(d, _WEEKDAYS[m[1]]), min(_last_weekday(d, _WEEKDAYS[m[1]]) + timedelta(2), d))),
-    (re.compile(r"\b(?:in|during|since|of|by) (" + "|".join(_MONTH_NAMES) + r")(?:,? (\d{4}))?\b"), None,
+    (re.compile(r"\blast (" + "|".join(_WEEKDAYS) + r")\b"), True,  # on a Thursday, "last Thursday" is a week ago
+     lambda m, d: _reported(_last_weekday(d - timedelta(1), _WEEKDAYS[m[1]]), d)),
+    (re.compile(r"\b(?:on |this )?(?<!last )(" + "|".join(_WEEKDAYS) + r")\b"), True,
+     lambda m, d: _reported(_last_weekday(d, _WEEKDAYS[m[1]]), d)),
+    (re.compile(r"(?<!since )\b(" + _MONTHS + r") (\d{1,2})(?:st|nd|rd|th)?,? ((?:1[89]|20)\d{2})\b"), False,
+     lambda m, d: _on_day(date(int(m[3]), _MONTH_NAMES[m[1]], int(m[2])), d)),
+    (re.compile(r"(?<!since )\b(\d{1,2}) (" + _MONTHS + r"),? ((?:1[89]|20)\d{2})\b"), False,
+     lambda m, d: _on_day(date(int(m[3]), _MONTH_NAMES[m[2]], int(m[1])), d)),
+    (re.compile(r"(?<!since )\b(" + _MONTHS + r") (\d{1,2})(?:st|nd|rd|th)?\b(?!,? \d)"), True,
+     lambda m, d: _on_day_of_year(_MONTH_NAMES[m[1]], int(m[2]), d) if _a_date(m, m[1]) else None),
+    (re.compile(r"(?<!since )\b(\d{1,2}) (" + _MONTHS + r")\b(?!,? \d)"), True,
+     lambda m, d: _on_day_of_year(_MONTH_NAMES[m[2]], int(m[1]), d) if _a_date(m, m[2]) else None),
+    (re.compile(r"\bsince (" + _MONTHS + r")(?: (\d{1,2})(?:st|nd|rd|th)?\b)?(?:,? ((?:1[89]|20)\d{2}))?"), True,  # up to as_of
+     lambda m, d: _since(_MONTH_NAMES[m[1]], int(m[2] or 1), int(m[3]) if m[3] else None, d)),
+    (re.compile(r"\bsince (\d{1,2}) (" + _MONTHS + r")\b(?:,? ((?:1[89]|20)\d{2}))?"), True,
+     lambda m, d: _since(_MONTH_NAMES[m[2]], int(m[1]), int(m[3]) if m[3] else None, d)),
+    (re.compile(r"\b(?:in|during|of|by) (" + _MONTHS + r")(?:,? (\d{4}))?\b"), None,
      lambda m, d: _month(int(m[2]), _MONTH_NAMES[m[1]]) if m[2] else
      _month(d.year if _MONTH_NAMES[m[1]] <= d.month else d.year - 1, _MONTH_NAMES[m[1]])),
     (re.compile(r"\b(?:in|during|of) ((?:1[89]|20)\d{2})\b"), False, lambda m, d: (date(int(m[1]), 1, 1), date(int(m[1]), 12, 31))),
@@ -122,6 +183,7 @@ _RECENT_WINDOW = 30  # "recently": the last 30 days, with the newest favoured
 # text says "on Wednesday" and "in March" too.
 _CONTENT_FREE = re.compile(
     r",?\s*\b(?:so far this year|this year|year to date|(?:in|over|during) the (?:past|last) (?:week|seven days|7 days|month|30 days|year)"
+    r"|(?:in|over|during) the (?:past|last) (?:few|couple of|several) days|(?:over|on|during) the weekend|last night"
     r"|this (?:past )?week(?:end)?|the past week|last week(?:end)?|this month|last month|last year|today|tonight|yesterday"
     r"|(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several) (?:day|week|month|year)s? ago"
     r"|recently|most recent|latest|currently|current|newest|still|right now|now)\b", re.I)

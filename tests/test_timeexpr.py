@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from rag.timeexpr import resolve
+from rag.timeexpr import content_question, resolve
 
 AS_OF = date(2026, 1, 9)  # a Friday
 
@@ -47,6 +47,39 @@ def test_last_week_and_last_weekend_are_the_calendar_ones(as_of, last_week, last
                              ("Which golfer completed the career grand slam last weekend?", last_weekend)):
         scope = resolve(question, day)
         assert (scope.window[0].isoformat(), scope.window[1].isoformat()) == window, question
+
+
+THURSDAY = date(2025, 4, 17)
+
+
+@pytest.mark.parametrize("question, window, relative", [
+    ("Which golfer won over the weekend?", ("2025-04-12", "2025-04-13"), True),
+    ("Who won this past weekend?", ("2025-04-12", "2025-04-13"), True),
+    ("What did the president say last night?", ("2025-04-16", "2025-04-17"), True),
+    ("What happened in the past few days?", ("2025-04-13", "2025-04-17"), True),
+    ("What did the Fed announce last Thursday?", ("2025-04-10", "2025-04-12"), True),  # not today: a week ago
+    ("What did the Fed announce on Thursday?", ("2025-04-17", "2025-04-17"), True),
+    ("What did the minister say on April 10?", ("2025-04-10", "2025-04-12"), True),
+    ("What did the minister say on 10 April?", ("2025-04-10", "2025-04-12"), True),
+    ("What did the minister say on April 10, 2024?", ("2024-04-10", "2024-04-12"), False),
+    ("What happened on May 20?", ("2024-05-20", "2024-05-22"), True),  # this year's is a month away: last year's
+    ("What is planned for May 2?", None, False),  # two weeks away: a plan, so no window
+    ("Which players may 2 teams sign?", None, False),  # "may", the verb
+    ("On July 4, 1776, the Congress adopted what?", None, False),
+    ("How many storms since March?", ("2025-03-01", "2025-04-17"), True),
+    ("How many storms since March 3?", ("2025-03-03", "2025-04-17"), True),
+    ("How many storms since 3 March 2024?", ("2024-03-03", "2025-04-17"), True),
+    ("How many storms since June?", ("2024-06-01", "2025-04-17"), True),
+])
+def test_weekends_nights_days_and_dates_a_question_names(question, window, relative):
+    scope = resolve(question, THURSDAY)
+    got = (scope.window[0].isoformat(), scope.window[1].isoformat()) if scope.window else None
+    assert (got, scope.relative, scope.note) == (window, relative, None)
+
+
+def test_time_words_are_left_out_of_the_matched_text():
+    assert content_question("Which golfer won the Masters over the weekend?") == "Which golfer won the Masters?"
+    assert content_question("What did the president say last night?") == "What did the president say?"
 
 
 def test_conflicting_expressions_still_resolve_and_say_which_window():
