@@ -65,6 +65,12 @@ def _reported(day: date, as_of: date) -> Window:
     return day, min(day + timedelta(days=2), as_of)
 
 
+_WEEKDAY = re.compile(r"\b(?:on |this )?(?<!last )(" + "|".join(_WEEKDAYS) + r")\b")
+# A question about what is to come: its weekday is the next one, after as_of ("ahead of Germany's election on
+# Sunday", "will … for the Super Bowl on Sunday"), so it names no period of news.
+_UPCOMING = re.compile(r"\b(?:will|won't|ahead of|upcoming|next|(?:is|are) (?:set|expected|scheduled) to|in preparation for)\b")
+
+
 def _a_date(m: re.Match, month: str) -> bool:
     """"May 2" is a date after "on", "by" and the like; elsewhere "may" is likely the verb ("players may 2 …")."""
     return month != "may" or bool(re.search(r"\b(?:on|by|of|until|from|before|after)\s*$", m.string[:m.start()]))
@@ -155,8 +161,7 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
      True, lambda m, d: _ago(m[0], d)),
     (re.compile(r"\blast (" + "|".join(_WEEKDAYS) + r")\b"), True,  # on a Thursday, "last Thursday" is a week ago
      lambda m, d: _reported(_last_weekday(d - timedelta(1), _WEEKDAYS[m[1]]), d)),
-    (re.compile(r"\b(?:on |this )?(?<!last )(" + "|".join(_WEEKDAYS) + r")\b"), True,
-     lambda m, d: _reported(_last_weekday(d, _WEEKDAYS[m[1]]), d)),
+    (_WEEKDAY, True, lambda m, d: None if _UPCOMING.search(m.string) else _reported(_last_weekday(d, _WEEKDAYS[m[1]]), d)),
     (re.compile(r"(?<!since )\b(" + _MONTHS + r") (\d{1,2})(?:st|nd|rd|th)?,? ((?:1[89]|20)\d{2})\b"), False,
      lambda m, d: _on_day(date(int(m[3]), _MONTH_NAMES[m[1]], int(m[2])), d)),
     (re.compile(r"(?<!since )\b(\d{1,2}) (" + _MONTHS + r"),? ((?:1[89]|20)\d{2})\b"), False,
@@ -201,6 +206,7 @@ def resolve(question: str, as_of: date | None = None) -> TimeScope:
     as_of = as_of or date.today()
     q = " ".join(question.lower().split())
     found: list[tuple[str, Window, bool]] = []
+    upcoming: list[str] = []
     for pattern, relative, resolver in _RULES:
         m = pattern.search(q)
         if not m:
@@ -209,12 +215,14 @@ def resolve(question: str, as_of: date | None = None) -> TimeScope:
             window = resolver(m, as_of)  # type: ignore[operator]
         except (ValueError, OverflowError):
             continue
+        if window is None and pattern is _WEEKDAY:
+            upcoming.append(m[0].strip())  # relative to as_of, but what it names has not happened yet
         if window is None or window[0] > window[1]:
             continue
         found.append((m[0].strip(), window, relative if relative is not None else not m[2]))
     recent = _RECENT.search(q)
-    expressions = tuple(e for e, _, _ in found) + ((recent[0],) if recent else ())
-    relative = any(r for _, _, r in found) or bool(recent)
+    expressions = tuple(e for e, _, _ in found) + tuple(upcoming) + ((recent[0],) if recent else ())
+    relative = any(r for _, _, r in found) or bool(upcoming) or bool(recent)
     if not found:
         if recent and recent[0] in ("recent", "recently"):
             return TimeScope(as_of, (as_of - timedelta(_RECENT_WINDOW - 1), as_of), True, expressions, True)

@@ -65,6 +65,9 @@ THURSDAY = date(2025, 4, 17)
     ("What happened on May 20?", ("2024-05-20", "2024-05-22"), True),  # this year's is a month away: last year's
     ("What is planned for May 2?", None, False),  # two weeks away: a plan, so no window
     ("Which players may 2 teams sign?", None, False),  # "may", the verb
+    ("Which party leads the polls ahead of the election on Sunday?", None, True),  # the coming Sunday: no news yet
+    ("Which phrase will the NFL remove for the Super Bowl on Sunday?", None, True),
+    ("Which team won the final on Sunday?", ("2025-04-13", "2025-04-15"), True),
     ("On July 4, 1776, the Congress adopted what?", None, False),
     ("How many storms since March?", ("2025-03-01", "2025-04-17"), True),
     ("How many storms since March 3?", ("2025-03-03", "2025-04-17"), True),
