@@ -206,7 +206,7 @@ def resolve(question: str, as_of: date | None = None) -> TimeScope:
     as_of = as_of or date.today()
     q = " ".join(question.lower().split())
     found: list[tuple[str, Window, bool]] = []
-    upcoming: list[str] = []
+    upcoming: list[tuple[str, bool]] = []
     for pattern, relative, resolver in _RULES:
         m = pattern.search(q)
         if not m:
@@ -215,14 +215,15 @@ def resolve(question: str, as_of: date | None = None) -> TimeScope:
             window = resolver(m, as_of)  # type: ignore[operator]
         except (ValueError, OverflowError):
             continue
-        if window is None and pattern is _WEEKDAY:
-            upcoming.append(m[0].strip())  # relative to as_of, but what it names has not happened yet
-        if window is None or window[0] > window[1]:
+        rel = relative if relative is not None else not m[2]
+        if (window is None and pattern is _WEEKDAY) or (window is not None and window[0] > as_of):
+            upcoming.append((m[0].strip(), rel))  # what it names has not happened by as_of ("in 2026"): no news yet
+        if window is None or window[0] > window[1] or window[0] > as_of:
             continue
-        found.append((m[0].strip(), window, relative if relative is not None else not m[2]))
+        found.append((m[0].strip(), window, rel))
     recent = _RECENT.search(q)
-    expressions = tuple(e for e, _, _ in found) + tuple(upcoming) + ((recent[0],) if recent else ())
-    relative = any(r for _, _, r in found) or bool(upcoming) or bool(recent)
+    expressions = tuple(e for e, _, _ in found) + tuple(e for e, _ in upcoming) + ((recent[0],) if recent else ())
+    relative = any(r for _, _, r in found) or any(r for _, r in upcoming) or bool(recent)
     if not found:
         if recent and recent[0] in ("recent", "recently"):
             return TimeScope(as_of, (as_of - timedelta(_RECENT_WINDOW - 1), as_of), True, expressions, True)

@@ -68,6 +68,8 @@ THURSDAY = date(2025, 4, 17)
     ("Which party leads the polls ahead of the election on Sunday?", None, True),  # the coming Sunday: no news yet
     ("Which phrase will the NFL remove for the Super Bowl on Sunday?", None, True),
     ("Which team won the final on Sunday?", ("2025-04-13", "2025-04-15"), True),
+    ("Who decided against running for governor in 2026?", None, False),  # a year still to come: no news from it
+    ("Who won the vote in 2025?", ("2025-01-01", "2025-12-31"), False),  # this year so far
     ("On July 4, 1776, the Congress adopted what?", None, False),
     ("How many storms since March?", ("2025-03-01", "2025-04-17"), True),
     ("How many storms since March 3?", ("2025-03-03", "2025-04-17"), True),
