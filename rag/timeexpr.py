@@ -68,7 +68,15 @@ def _reported(day: date, as_of: date) -> Window:
 _WEEKDAY = re.compile(r"\b(?:on |this )?(?<!last )(" + "|".join(_WEEKDAYS) + r")\b")
 # A question about what is to come: its weekday is the next one, after as_of ("ahead of Germany's election on
 # Sunday", "will … for the Super Bowl on Sunday"), so it names no period of news.
-_UPCOMING = re.compile(r"\b(?:will|won't|ahead of|upcoming|next|(?:is|are) (?:set|expected|scheduled) to|in preparation for)\b")
+_UPCOMING = re.compile(r"\b(?:will|won't|ahead of|upcoming|(?:is|are) (?:set|expected|scheduled) to|in preparation for)\b")
+# ... unless a verb in the past tense comes just before the day: "Which company said on Monday it will cut jobs?"
+_PAST_VERB = re.compile(r"(?:\w+ed|said|told|was|were|did|met|won|lost|took|made|gave|began|came|went|held|hit|fell|"
+                        r"rose|broke|chose|spoke|wrote|ran|left|sold|bought|paid|struck|became|got|saw|found|led)$")
+
+
+def _upcoming(m: re.Match) -> bool:
+    before = m.string[:m.start()].split()
+    return bool(_UPCOMING.search(m.string)) and not (before and _PAST_VERB.fullmatch(before[-1]))
 
 
 def _a_date(m: re.Match, month: str) -> bool:
@@ -161,7 +169,7 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
      True, lambda m, d: _ago(m[0], d)),
     (re.compile(r"\blast (" + "|".join(_WEEKDAYS) + r")\b"), True,  # on a Thursday, "last Thursday" is a week ago
      lambda m, d: _reported(_last_weekday(d - timedelta(1), _WEEKDAYS[m[1]]), d)),
-    (_WEEKDAY, True, lambda m, d: None if _UPCOMING.search(m.string) else _reported(_last_weekday(d, _WEEKDAYS[m[1]]), d)),
+    (_WEEKDAY, True, lambda m, d: None if _upcoming(m) else _reported(_last_weekday(d, _WEEKDAYS[m[1]]), d)),
     (re.compile(r"(?<!since )\b(" + _MONTHS + r") (\d{1,2})(?:st|nd|rd|th)?,? ((?:1[89]|20)\d{2})\b"), False,
      lambda m, d: _on_day(date(int(m[3]), _MONTH_NAMES[m[1]], int(m[2])), d)),
     (re.compile(r"(?<!since )\b(\d{1,2}) (" + _MONTHS + r"),? ((?:1[89]|20)\d{2})\b"), False,

@@ -67,6 +67,8 @@ THURSDAY = date(2025, 4, 17)
     ("Which players may 2 teams sign?", None, False),  # "may", the verb
     ("Which party leads the polls ahead of the election on Sunday?", None, True),  # the coming Sunday: no news yet
     ("Which phrase will the NFL remove for the Super Bowl on Sunday?", None, True),
+    ("Which company said on Monday it will cut 5,000 jobs?", ("2025-04-14", "2025-04-16"), True),  # said: it was Monday
+    ("Who was chosen as the next pope on Thursday?", ("2025-04-17", "2025-04-17"), True),
     ("Which team won the final on Sunday?", ("2025-04-13", "2025-04-15"), True),
     ("Who decided against running for governor in 2026?", None, False),  # a year still to come: no news from it
     ("Who won the vote in 2025?", ("2025-01-01", "2025-12-31"), False),  # this year so far
