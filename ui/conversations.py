@@ -59,12 +59,11 @@ def resume(settings: Settings, library: Library) -> None:
 
 def record(settings: Settings, question: str, answer: Answer, filters: Filters, k: int, mode: str) -> None:
     """Save one answered question, starting a conversation (titled by it) on the first one."""
+    st.session_state.positions.append(None)  # its position once saved, below
     store = _store(settings)
     if store is None:
-        st.session_state.positions.append(None)
         return
     used: dict[str, Any] = {"filters": asdict(filters), "k": k, "mode": mode}
-    st.session_state.positions.append(None)
     try:
         if st.session_state.conversation_id is None:
             st.session_state.conversation_id = store.start(question, answer, used)
