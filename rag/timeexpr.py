@@ -65,9 +65,10 @@ def _reported(day: date, as_of: date) -> Window:
     return day, min(day + timedelta(days=2), as_of)
 
 
+_THIS_WEEK = re.compile(r"\bthis (?:past )?week(?:end)?\b|\bthe past week\b")
 _WEEKDAY = re.compile(r"\b(?:on |this )?(?<!last )(" + "|".join(_WEEKDAYS) + r")\b")
-# A question about what is to come: its weekday is the next one, after as_of ("ahead of Germany's election on
-# Sunday", "will … for the Super Bowl on Sunday"), so it names no period of news.
+# A question about what is to come: its weekday (or weekend) is the next one, after as_of ("ahead of Germany's
+# election on Sunday", "will … for the Super Bowl on Sunday"), so it names no period of news.
 _UPCOMING = re.compile(r"\b(?:will|won't|ahead of|upcoming|(?:is|are) (?:set|expected|scheduled) to|in preparation for)\b")
 # ... unless a verb in the past tense comes just before the day: "Which company said on Monday it will cut jobs?"
 _PAST_VERB = re.compile(r"(?:\w+ed|said|told|was|were|did|met|won|lost|took|made|gave|began|came|went|held|hit|fell|"
@@ -155,10 +156,10 @@ _RULES: list[tuple[re.Pattern, bool, object]] = [
     (re.compile(r"\b(?:in|over|during) the (?:past|last) (?:few|couple of|several) days\b"), True,
      lambda m, d: (d - timedelta(4), d)),
     (re.compile(r"\btoday\b|\btonight\b|\bthis morning\b"), True, lambda m, d: (d, d)),
-    (re.compile(r"\byesterday\b"), True, lambda m, d: (d - timedelta(1), d - timedelta(1))),
+    (re.compile(r"\byesterday\b"), True, lambda m, d: _reported(d - timedelta(1), d)),
     (re.compile(r"\blast night\b"), True, lambda m, d: (d - timedelta(1), d)),  # reported that night or the next day
     (re.compile(r"\b(?:over|on|during) the weekend\b|\bthis past weekend\b"), True, lambda m, d: _recent_weekend(d)),
-    (re.compile(r"\bthis (?:past )?week(?:end)?\b|\bthe past week\b"), True, lambda m, d: (d - timedelta(6), d)),
+    (_THIS_WEEK, True, lambda m, d: None if m[0] == "this weekend" and _upcoming(m) else (d - timedelta(6), d)),
     (re.compile(r"\blast weekend\b"), True, lambda m, d: _last_weekend(d)),
     (re.compile(r"\blast week\b"), True, lambda m, d: _last_week(d)),
     (re.compile(r"\bthis month\b"), True, lambda m, d: (d.replace(day=1), d)),
@@ -224,7 +225,7 @@ def resolve(question: str, as_of: date | None = None) -> TimeScope:
         except (ValueError, OverflowError):
             continue
         rel = relative if relative is not None else not m[2]
-        if (window is None and pattern is _WEEKDAY) or (window is not None and window[0] > as_of):
+        if (window is None and pattern in (_WEEKDAY, _THIS_WEEK)) or (window is not None and window[0] > as_of):
             upcoming.append((m[0].strip(), rel))  # what it names has not happened by as_of ("in 2026"): no news yet
         if window is None or window[0] > window[1] or window[0] > as_of:
             continue

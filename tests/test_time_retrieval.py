@@ -55,8 +55,8 @@ def test_the_prior_is_not_a_filter(tmp_path, embedder):
     lib = _library(tmp_path, embedder, LAYOFFS + MAYORS)
     answer = build_chain(lib).invoke({"question": "Who did Exampleton elect as mayor yesterday?", "as_of": "2026-01-09"})
     assert not answer.abstained and {c.article_id for c in answer.citations} & {"doe", "roe"}
-    # and says so: "Searched news from 8 Jan 2026" alone would pass the older report off as that day's news
-    assert "No article from 8 Jan 2026 answered this question: the cited articles were published outside it." in answer.notes
+    # and says so: "Searched news from 8–9 Jan 2026" alone would pass the older report off as those days' news
+    assert "No article from 8–9 Jan 2026 answered this question: the cited articles were published outside it." in answer.notes
 
 
 def test_as_of_hides_later_articles_and_abstains_before_all(tmp_path, embedder):
