@@ -268,11 +268,13 @@ RATED = {"helpful": 1, "not-helpful": 0}  # rag.conversations.HELPFUL, NOT_HELPF
 @cli.command()
 @click.option("--only", type=click.Choice(list(RATED)), help="Only answers rated so.")
 @click.option("-n", "--limit", type=click.IntRange(1), default=100, show_default=True, help="Most answers to list.")
+@click.option("--replay", is_flag=True,
+              help="Ask each question again (as of its day, with its passages and filters) and say if the answer changed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rated answers as JSON, with their citations.")
 @click.pass_obj
-def feedback(settings: Settings, only: str | None, limit: int, as_json: bool) -> None:
+def feedback(settings: Settings, only: str | None, limit: int, replay: bool, as_json: bool) -> None:
     """List the answers readers rated in the chat (thumbs up or down), newest asked first: the questions
-    to look into."""
+    to look into. With --replay, whether a change of articles or settings since has changed their answers."""
     from .conversations import FILE_NAME, HELPFUL, ConversationStore
 
     rated = []
@@ -290,6 +292,16 @@ def feedback(settings: Settings, only: str | None, limit: int, as_json: bool) ->
         "citations": [{"number": c.number, "article_id": c.article_id, "title": c.title, "source": c.source,
                        "published": c.published} for c in r.turn.answer.citations],
     } for r in rated]
+    if replay and rated:
+        try:
+            asked = _asker(settings)
+            store = ConversationStore(settings.conversations_dir)
+            for record, r in zip(records, rated):
+                earlier = [t for t in store.get(r.conversation_id).turns if t.position < r.turn.position]
+                now = asked(r.turn, earlier)
+                record["now"] = {"answer": now.text, "abstained": now.abstained, "changed": now.text != r.turn.answer.text}
+        except RagError as exc:
+            _fail(exc)
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
         return
@@ -303,7 +315,27 @@ def feedback(settings: Settings, only: str | None, limit: int, as_json: bool) ->
         if r["comment"]:
             click.echo(wrap(r["comment"], "    ", "  what was wrong: "))
         click.echo(wrap(r["answer"], "  "))
+        if "now" in r:
+            click.echo(wrap(r["now"]["answer"], "    ", "  now: " if r["now"]["changed"] else "  now, the same: "))
     click.echo(counted(len(records), "rated answer"), err=True)
+
+
+def _asker(settings: Settings):
+    """A turn's question answered now as it was asked: as of the same day, with its passage count and filters,
+    after the same earlier questions of its conversation (a follow-up needs them)."""
+    from .chain import build_chain
+    from .conversations import from_data
+    from .retrieval import Filters
+
+    chain = build_chain(_library(settings))
+
+    def ask_again(turn, earlier):
+        used = turn.settings
+        history = [pair for t in earlier for pair in (("user", t.question), ("assistant", t.answer.text))]
+        request = {"question": turn.question, "history": history, "as_of": turn.answer.as_of, "k": used.get("k"),
+                   "filters": from_data(Filters, used["filters"]) if used.get("filters") else None}
+        return chain.invoke({k: v for k, v in request.items() if v is not None})
+    return ask_again
 
 
 @cli.command(name="eval")

@@ -217,3 +217,37 @@ def test_feedback_lists_what_readers_rated_in_the_chat(seeded):
     (helpful,) = json.loads(run("feedback", "--json", "--only", "helpful").stdout)
     assert helpful["citations"][0]["title"].startswith("NATO Chief") and helpful["settings"] == {"k": 4}
     assert run("feedback", "--only", "bad").exit_code == 2
+
+
+def test_feedback_replay_says_which_rated_answers_changed(seeded, tmp_path):
+    """A reader said the library should have answered; the article is added; --replay shows the new answer."""
+    from rag import Settings, build_chain
+    from rag.conversations import HELPFUL, NOT_HELPFUL, ConversationStore
+
+    chain = build_chain(seeded)
+    store = ConversationStore(Settings().conversations_dir)
+    nato, cup = "Who is the Secretary General of NATO?", "Which country won the 2022 World Cup?"
+    first = chain.invoke(nato)
+    cid = store.start(nato, first, {"k": 4, "filters": {"article_ids": []}})
+    follow_up = "And what did he say the Taliban must do?"  # asked after the question before it, as the chat does
+    store.add_turn(cid, follow_up, chain.invoke({"question": follow_up, "history": [("user", nato), ("assistant", first.text)]}),
+                   {"k": 4})
+    declined = chain.invoke(cup)
+    assert declined.abstained
+    store.add_turn(cid, cup, declined, {"k": 4})
+    store.rate(cid, 0, HELPFUL)
+    store.rate(cid, 1, HELPFUL)
+    store.rate(cid, 2, NOT_HELPFUL, "The final is in the articles I added")
+
+    def replayed() -> dict:
+        return {d["question"]: d["now"] for d in json.loads(run("feedback", "--replay", "--json").stdout)}
+
+    assert [now["changed"] for now in replayed().values()] == [False, False, False]  # the same library: the same answers
+    (tmp_path / "final.txt").write_text(
+        "Argentina win the World Cup\n\nArgentina won the 2022 World Cup in Qatar, beating France on penalties in "
+        "the final at Lusail Stadium after a 3-3 draw. Lionel Messi lifted the trophy.\n")
+    assert run("ingest", str(tmp_path / "final.txt")).exit_code == 0
+    now = replayed()[cup]
+    assert now["changed"] and not now["abstained"] and "Argentina" in now["answer"]
+    out = run("feedback", "--replay", "--only", "not-helpful").stdout
+    assert "\n  now: Argentina won the 2022 World Cup" in out
