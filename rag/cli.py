@@ -296,8 +296,9 @@ def feedback(settings: Settings, only: str | None, limit: int, replay: bool, as_
         try:
             asked = _asker(settings)
             store = ConversationStore(settings.conversations_dir)
+            turns = {cid: store.get(cid).turns for cid in {r.conversation_id for r in rated}}  # each read once
             for record, r in zip(records, rated):
-                earlier = [t for t in store.get(r.conversation_id).turns if t.position < r.turn.position]
+                earlier = [t for t in turns[r.conversation_id] if t.position < r.turn.position]
                 now = asked(r.turn, earlier)
                 record["now"] = {"answer": now.text, "abstained": now.abstained, "changed": now.text != r.turn.answer.text}
         except RagError as exc:
