@@ -158,6 +158,8 @@ def test_rename_export_delete_and_a_title_shown_as_text(app, browser_context):  
     store = ConversationStore(app.tmp / "conversations")
     eventually(page, lambda: [(r.turn.question, r.turn.comment) for r in store.rated(NOT_HELPFUL)][:1] == [
         (NATO_Q, "Quotes Kirby, not only Stoltenberg")])
+    # the rating's rerun must end first: a click on Export while the page redraws it can be lost
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
     with page.expect_download() as info:
         page.get_by_role("button", name="Export").click()
     text = Path(info.value.path()).read_text()
